@@ -1,0 +1,90 @@
+/**
+ * One small hierarchy. Every error the tool raises on purpose has a stable
+ * code, says where it happened (cluster/node/vm, step) and, where one exists,
+ * the fix. The CLI prints `message` as one line and `toJSON()` for --json.
+ */
+export interface ErrorContext {
+  readonly cluster?: string;
+  readonly node?: string;
+  readonly vmid?: number;
+  readonly step?: string;
+  readonly fix?: string;
+}
+
+export class PassthroughError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly context: ErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** One line for a person: where, what, and the fix. */
+  oneLine(): string {
+    const where = [this.context.cluster, this.context.node, this.context.vmid !== undefined ? `VM ${this.context.vmid}` : undefined]
+      .filter(Boolean)
+      .join('/');
+    const step = this.context.step ? ` [${this.context.step}]` : '';
+    const fix = this.context.fix ? ` — fix: ${this.context.fix}` : '';
+    return `${where ? `${where}: ` : ''}${this.message}${step}${fix}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.context };
+  }
+}
+
+/** Bad inventory, flags or plan file: nothing was contacted. */
+export class InputError extends PassthroughError {
+  constructor(message: string, readonly problems: readonly string[] = [], context: ErrorContext = {}) {
+    super('E_INPUT', message, context);
+  }
+}
+
+/** SSH: connect, auth, host key, exec. */
+export class SshError extends PassthroughError {}
+
+/** Host key unknown or changed: always refused, fingerprint shown. */
+export class HostKeyError extends SshError {
+  constructor(message: string, readonly fingerprint: string, context: ErrorContext = {}) {
+    super('E_HOST_KEY', message, context);
+  }
+}
+
+/** A remote command exited non-zero. */
+export class RemoteCommandError extends PassthroughError {
+  constructor(message: string, readonly exitCode: number | null, readonly stderr: string, context: ErrorContext = {}) {
+    super('E_REMOTE_COMMAND', message, context);
+  }
+}
+
+/** PVE API errors (HTTP status, per-parameter errors, task failures). */
+export class ApiError extends PassthroughError {
+  constructor(
+    code: string,
+    message: string,
+    readonly status: number | null,
+    readonly paramErrors: Readonly<Record<string, string>> = {},
+    context: ErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, context, options);
+  }
+}
+
+/** A safety gate said no (quorum, host-needed device, isolation, stale plan). */
+export class SafetyError extends PassthroughError {}
+
+/** Redact anything that looks like a secret before it reaches a log or a report. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
+  return out
+    .replace(/(PVEAPIToken=[^=\s]+=)[^\s;"']+/g, '$1***')
+    .replace(/(PVEAuthCookie=)[^\s;"']+/g, '$1***')
+    .replace(/(CSRFPreventionToken:\s*)[^\s"']+/gi, '$1***')
+    .replace(/("?(?:password|secret|passphrase|ticket|totp|tfa-challenge)"?\s*[:=]\s*"?)[^"&\s,}]+/gi, '$1***');
+}

@@ -1,0 +1,122 @@
+/**
+ * What the tool knows about one host after one batched read. Produced by the
+ * pure parsers in src/facts/host/, consumed by src/operations/host/.
+ * Every field is data; no functions, no clock: a HostFacts value serialises
+ * to JSON and its fingerprint pins a saved plan to the state it was made from.
+ */
+
+export type CpuVendor = 'intel' | 'amd' | 'unknown';
+
+/** A file as read on the host. `null` content = the file does not exist. */
+export interface RemoteFile {
+  readonly path: string;
+  readonly content: string | null;
+  /** From `stat -c '%n %a %u %g'`, when the file exists. */
+  readonly mode?: string; // e.g. "0644"
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+export interface BootLoader {
+  /** Which loader turns the configured cmdline into the running one. */
+  readonly kind: 'grub' | 'systemd-boot';
+  /** ESPs managed by proxmox-boot-tool (refresh with `proxmox-boot-tool refresh`). */
+  readonly proxmoxBootTool: boolean;
+  readonly efi: boolean;
+  /** The evidence lines the decision was made from. */
+  readonly evidence: readonly string[];
+}
+
+export interface KernelInfo {
+  /** `uname -r`, e.g. 6.8.12-9-pve */
+  readonly running: string;
+  /** The kernel that will boot next (pin, next-boot pin, else newest installed); equals running when unknown. */
+  readonly next: string;
+  readonly installed: readonly string[];
+}
+
+export interface IommuState {
+  /** /sys/class/iommu has entries (what qemu-server itself checks). */
+  readonly active: boolean;
+  /** dmar* => intel, ivhd* => amd (from /sys/class/iommu, else ACPI tables). */
+  readonly kind: 'intel' | 'amd' | null;
+  readonly units: readonly string[];
+  /** DMAR / IVRS ACPI table present: the firmware has the IOMMU enabled. */
+  readonly firmwareTable: 'DMAR' | 'IVRS' | null;
+  /** From dmesg: `DMAR-IR: Enabled IRQ remapping` / `AMD-Vi: Interrupt remapping enabled`; null = no evidence either way. */
+  readonly interruptRemapping: boolean | null;
+  /** `iommu: Default domain type: Passthrough` seen. */
+  readonly passthroughDomain: boolean | null;
+  /** dmesg lines relevant to IOMMU/vfio (trimmed, at most 200). */
+  readonly evidence: readonly string[];
+}
+
+export interface PciDevice {
+  /** Full address 0000:01:00.0 */
+  readonly address: string;
+  /** Class code, 4 hex digits from lspci, e.g. "0300". */
+  readonly classCode: string;
+  readonly className: string;
+  readonly description: string;
+  /** vendor:device lowercase hex, e.g. "10de:2484". */
+  readonly id: string;
+  readonly subsystemId: string | null;
+  /** `Kernel driver in use`, null when unbound. */
+  readonly driver: string | null;
+  /** `Kernel modules` candidates. */
+  readonly modules: readonly string[];
+  /** IOMMU group number, null when the IOMMU is off. */
+  readonly iommuGroup: number | null;
+  /** boot_vga = 1 */
+  readonly bootVga: boolean;
+  /** class 06xx (bridges, root ports). */
+  readonly isBridge: boolean;
+  /** driver_override content, null when "(null)" or unreadable. */
+  readonly driverOverride: string | null;
+}
+
+export type HostNeedReason =
+  | { readonly kind: 'management-network'; readonly iface: string; readonly detail: string }
+  | { readonly kind: 'cluster-network'; readonly iface: string; readonly detail: string }
+  | { readonly kind: 'root-disk'; readonly detail: string }
+  | { readonly kind: 'storage'; readonly detail: string }
+  | { readonly kind: 'boot-console'; readonly detail: string };
+
+export interface ModprobeConfig {
+  /** `options vfio-pci ids=` across all files, with the file each came from. */
+  readonly vfioIds: readonly { readonly id: string; readonly file: string }[];
+  readonly softdeps: readonly { readonly module: string; readonly pre: readonly string[]; readonly file: string }[];
+  readonly blacklist: readonly { readonly module: string; readonly file: string }[];
+  /** `install <module> …` lines (used for per-address binding). */
+  readonly installs: readonly { readonly module: string; readonly command: string; readonly file: string }[];
+  readonly options: readonly { readonly module: string; readonly options: string; readonly file: string }[];
+}
+
+export interface HostFacts {
+  readonly hostname: string;
+  readonly cpuVendor: CpuVendor;
+  readonly kernel: KernelInfo;
+  /** `pve-manager/9.1.4/…` version, null when not a PVE host (plain Debian is supported, with a warning). */
+  readonly pveVersion: string | null;
+  readonly debianVersion: string | null;
+  readonly bootLoader: BootLoader;
+  /** Running kernel command line (/proc/cmdline): the only ground truth. */
+  readonly procCmdline: string;
+  /** Every file read that the operations may look at or change, keyed by absolute path. */
+  readonly files: Readonly<Record<string, RemoteFile>>;
+  /** Parsed /etc/modprobe.d/*.conf (all files, the tool's included). */
+  readonly modprobe: ModprobeConfig;
+  /** Modules named in /etc/modules and /etc/modules-load.d/*.conf, with the file. */
+  readonly modulesToLoad: readonly { readonly module: string; readonly file: string }[];
+  /** /proc/modules names. */
+  readonly modulesLoaded: readonly string[];
+  readonly iommu: IommuState;
+  readonly pci: readonly PciDevice[];
+  /** BDF -> why the host cannot give this device away. */
+  readonly hostNeeds: Readonly<Record<string, readonly HostNeedReason[]>>;
+  readonly bootId: string;
+  /** `systemctl --failed` unit names. */
+  readonly failedUnits: readonly string[];
+  /** Problems met while parsing (garbled output); a non-empty list blocks writes. */
+  readonly parseErrors: readonly string[];
+}

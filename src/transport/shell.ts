@@ -1,0 +1,235 @@
+/**
+ * The one way to build a remote command (see docs/architecture.md, "Remote
+ * command dialect"). Every argument is single-quoted; nothing from outside the
+ * tool ever reaches a shell any other way. mocks/ interprets exactly this
+ * dialect, so anything built here must stay inside it.
+ */
+
+/** A command as argv plus optional redirections; rendered by `render`. */
+export interface Cmd {
+  readonly argv: readonly string[];
+  /** `2>/dev/null` */
+  readonly quietErrors?: boolean;
+  /** `2>&1` */
+  readonly mergeErrors?: boolean;
+  /** `> 'path'` (stdout to a file) */
+  readonly stdoutTo?: string;
+  /** Words the tool itself wrote that must stay unquoted so the shell expands them (globs, `"$?"`). */
+  readonly raw?: readonly number[];
+}
+
+export class UnsafeArgumentError extends Error {
+  readonly code = 'E_UNSAFE_ARGUMENT';
+  constructor(readonly argument: string, reason: string) {
+    super(`refusing to build a remote command: argument ${JSON.stringify(argument.slice(0, 80))} ${reason}`);
+  }
+}
+
+/** Single-quote one word for POSIX sh. Rejects NUL and newlines outright. */
+export function quote(word: string): string {
+  if (word.includes('\0')) throw new UnsafeArgumentError(word, 'contains a NUL byte');
+  if (/[\r\n]/.test(word)) throw new UnsafeArgumentError(word, 'contains a line break');
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Raw (unquoted) words are allowed only in this shape: tool-written paths with `*` globs, and `"$?"`. */
+const RAW_WORD = /^(?:"\$\?"|[A-Za-z0-9_./:@%+=,-]*\*?[A-Za-z0-9_./:@%+=,*-]*)$/;
+
+export function cmd(argv: readonly string[], opts: Omit<Cmd, 'argv'> = {}): Cmd {
+  if (argv.length === 0) throw new Error('empty command');
+  return { argv, ...opts };
+}
+
+/** A path glob the tool itself wrote (never user input), left for the shell to expand. */
+export function glob(pattern: string): { argv: string[]; raw: number[] } {
+  if (!RAW_WORD.test(pattern)) throw new UnsafeArgumentError(pattern, 'is not a plain glob');
+  return { argv: [pattern], raw: [0] };
+}
+
+export function render(c: Cmd): string {
+  const words = c.argv.map((w, i) => {
+    if (c.raw?.includes(i)) {
+      if (!RAW_WORD.test(w)) throw new UnsafeArgumentError(w, 'may not stay unquoted');
+      return w;
+    }
+    return quote(w);
+  });
+  if (c.stdoutTo !== undefined) words.push('>', quote(c.stdoutTo));
+  if (c.mergeErrors) words.push('2>&1');
+  if (c.quietErrors) words.push('2>/dev/null');
+  return words.join(' ');
+}
+
+export type Script = string & { readonly __script: unique symbol };
+
+/** Join commands: `all` with `&&` (stop at the first failure), `seq` with `;`. */
+export function all(...cmds: readonly (Cmd | Script)[]): Script {
+  return cmds.map(toText).join(' && ') as Script;
+}
+export function seq(...cmds: readonly (Cmd | Script)[]): Script {
+  return cmds.map(toText).join('; ') as Script;
+}
+export function orElse(a: Cmd | Script, b: Cmd | Script): Script {
+  return `${toText(a)} || ${toText(b)}` as Script;
+}
+function toText(c: Cmd | Script): string {
+  return typeof c === 'string' ? c : render(c);
+}
+
+/** Non-root users: the whole script runs under `sudo -n sh -c '<script>'` (never prompts). */
+export function withSudo(script: Script, sudo: boolean): Script {
+  return (sudo ? `sudo -n sh -c ${quote(script)}` : script) as Script;
+}
+
+// ---------------------------------------------------------------------------
+// Batched reads: many sections in one exec, split again by a per-run nonce so
+// that hostile output cannot forge a section boundary.
+// ---------------------------------------------------------------------------
+
+export interface Section {
+  /** Stable key, e.g. `file:/etc/default/grub` or `lspci`. [A-Za-z0-9:/._-]+ */
+  readonly key: string;
+  readonly cmd: Cmd;
+}
+
+export interface SectionResult {
+  readonly output: string;
+  /** Exit status of the section's command (127 = not found). */
+  readonly rc: number;
+}
+
+const KEY = /^[A-Za-z0-9:/._*-]+$/;
+const NONCE = /^[a-f0-9]{8,32}$/;
+
+/**
+ * Renders: for each section
+ *   printf '@@<nonce> %s\n' '<key>'; <cmd> 2>&1; printf '\n@@<nonce> rc=%s\n' "$?"
+ * The content of a section is exactly the bytes between the two markers.
+ */
+export function batch(sections: readonly Section[], nonce: string): Script {
+  if (!NONCE.test(nonce)) throw new Error('nonce must be 8-32 lowercase hex characters');
+  const parts: string[] = [];
+  for (const s of sections) {
+    if (!KEY.test(s.key)) throw new UnsafeArgumentError(s.key, 'is not a valid section key');
+    parts.push(
+      render(cmd(['printf', `@@${nonce} %s\\n`, s.key])),
+      render({ ...s.cmd, mergeErrors: !s.cmd.quietErrors }),
+      render(cmd(['printf', `\\n@@${nonce} rc=%s\\n`, '"$?"'], { raw: [2] })),
+    );
+  }
+  return parts.join('; ') as Script;
+}
+
+export class BatchParseError extends Error {
+  readonly code = 'E_BATCH_PARSE';
+}
+
+/** Splits the output of `batch`. Missing sections are absent from the map; never throws on content. */
+export function parseBatch(stdout: string, nonce: string): Map<string, SectionResult> {
+  const out = new Map<string, SectionResult>();
+  const open = `@@${nonce} `;
+  let pos = 0;
+  while (true) {
+    const start = stdout.indexOf(open, pos);
+    if (start < 0) break;
+    if (start > 0 && stdout[start - 1] !== '\n') {
+      pos = start + open.length;
+      continue;
+    }
+    const eol = stdout.indexOf('\n', start);
+    if (eol < 0) break;
+    const key = stdout.slice(start + open.length, eol);
+    const closeMarker = `\n@@${nonce} rc=`;
+    const close = stdout.indexOf(closeMarker, eol);
+    if (close < 0) throw new BatchParseError(`section ${key} has no end marker (output truncated?)`);
+    const rcEnd = stdout.indexOf('\n', close + closeMarker.length);
+    const rcText = stdout.slice(close + closeMarker.length, rcEnd < 0 ? undefined : rcEnd);
+    const rc = Number.parseInt(rcText, 10);
+    if (!KEY.test(key) || !Number.isFinite(rc)) throw new BatchParseError(`malformed section marker near ${JSON.stringify(key.slice(0, 40))}`);
+    out.set(key, { output: stdout.slice(eol + 1, close), rc });
+    pos = rcEnd < 0 ? stdout.length : rcEnd + 1;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The one file-write form. Content always travels on stdin, never in argv.
+// ---------------------------------------------------------------------------
+
+export const STATE_DIR = '/var/lib/pve-passthrough';
+export const LOCK_DIR = '/run/pve-passthrough.lock';
+
+const ABS_PATH = /^\/(?:[A-Za-z0-9_.+@-]+\/)*[A-Za-z0-9_.+@-]+$/;
+
+/** Remote paths the tool touches must be plain absolute paths (no `..`, no spaces, no metacharacters). */
+export function assertRemotePath(path: string): string {
+  if (!ABS_PATH.test(path) || path.split('/').some((p) => p === '..' || p === '.')) {
+    throw new UnsafeArgumentError(path, 'is not a plain absolute path');
+  }
+  return path;
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export function backupPathFor(runId: string, path: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(runId)) throw new UnsafeArgumentError(runId, 'is not a valid run id');
+  return `${STATE_DIR}/backups/${runId}${assertRemotePath(path)}`;
+}
+
+export interface WriteOptions {
+  /** Octal mode string such as `0644`. */
+  readonly mode: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Where to copy the current file first (`cp -p` keeps mode and owner); omit when the file does not exist. */
+  readonly backupTo?: string;
+}
+
+/**
+ * mkdir -p <backupdir> && cp -p <target> <backup> &&
+ * cat > <tmp> && chmod <mode> <tmp> && chown <uid>:<gid> <tmp> && sync <tmp> && mv -f <tmp> <target> && sync <dir>
+ * The new content is the exec's stdin. On any failure before `mv`, the target is untouched.
+ */
+export function atomicWrite(path: string, o: WriteOptions): Script {
+  assertRemotePath(path);
+  if (!/^0[0-7]{3}$/.test(o.mode)) throw new UnsafeArgumentError(o.mode, 'is not an octal mode');
+  if (!Number.isInteger(o.uid) || !Number.isInteger(o.gid) || o.uid < 0 || o.gid < 0) throw new Error('uid/gid must be non-negative integers');
+  const dir = dirOf(path);
+  const tmp = `${dir}/.${path.slice(dir.length + 1)}.pvpt-tmp`;
+  const steps: Cmd[] = [];
+  if (o.backupTo) steps.push(...backupCmds(path, o.backupTo));
+  steps.push(
+    cmd(['mkdir', '-p', dir]),
+    cmd(['cat'], { stdoutTo: tmp }),
+    cmd(['chmod', o.mode, tmp]),
+    cmd(['chown', `${o.uid}:${o.gid}`, tmp]),
+    cmd(['sync', tmp]),
+    cmd(['mv', '-f', tmp, path]),
+    cmd(['sync', dir]),
+  );
+  return all(...steps);
+}
+
+/** Backup (when given) then remove. */
+export function removeFile(path: string, backupTo?: string): Script {
+  assertRemotePath(path);
+  const steps: Cmd[] = backupTo ? backupCmds(path, backupTo) : [];
+  steps.push(cmd(['rm', '-f', path]), cmd(['sync', dirOf(path)]));
+  return all(...steps);
+}
+
+function backupCmds(path: string, backupTo: string): Cmd[] {
+  assertRemotePath(backupTo);
+  return [cmd(['mkdir', '-p', dirOf(backupTo)]), cmd(['cp', '-p', path, backupTo])];
+}
+
+/** `mkdir` is atomic: it fails when another run holds the lock. /run is tmpfs, so a reboot clears it. */
+export function takeLock(): Script {
+  return render(cmd(['mkdir', LOCK_DIR])) as Script;
+}
+export function releaseLock(): Script {
+  return render(cmd(['rmdir', LOCK_DIR], { quietErrors: true })) as Script;
+}
