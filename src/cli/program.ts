@@ -1,17 +1,123 @@
-import { Command } from 'commander';
+/**
+ * The command tree. Each action imports its handler lazily so that
+ * `--help` does not load ssh2, undici or msw.
+ */
+import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
+import { collect, type GlobalFlags } from './common.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../../package.json') as { version: string };
 
-/** Builds the command tree; returns the exit code. */
-export async function run(argv: readonly string[]): Promise<number> {
-  let exitCode = 0;
+function selection(cmd: Command): Command {
+  return cmd
+    .option('-i, --inventory <file>', 'inventory JSON file (see inventory.example.json)')
+    .option('--cluster <name>', 'only this cluster (repeatable, or comma-separated)', collect)
+    .option('--node <name>', 'only this node (repeatable)', collect)
+    .option('--vm <vmid>', 'only this VM (repeatable); with --host: a VM to give the devices to', collect)
+    .option('--host <user@host[:port]>', 'single node without an inventory file')
+    .option('--api <url>', 'with --host: the cluster API, e.g. https://pve1:8006')
+    .option('--device <address>', 'with --host: a PCI device to pass through (repeatable)', collect)
+    .option('--node-name <name>', 'with --host: the PVE node name, when it differs from the host name')
+    .option('--profile <name>', 'with --host: a stored connection profile (see `profile add`)')
+    .option('--concurrency <n>', 'nodes worked on at once (default 16)')
+    .option('--accept-new-host-keys', 'trust and record SSH host keys seen for the first time (a changed key is always refused)')
+    .option('--json', 'machine-readable output on stdout (same as --format json)')
+    .option('-v, --verbose', 'show every remote command (secrets redacted)')
+    .option('-q, --quiet', 'no progress on stderr')
+    .addOption(new Option('--poll-ms <ms>', 'reboot and task poll interval').hideHelp());
+}
+
+async function exit(code: Promise<number> | number): Promise<void> {
+  process.exitCode = await code;
+}
+
+export function buildProgram(): Command {
   const program = new Command('pve-passthrough')
-    .description('Put PCI(e) passthrough on Proxmox VE fleets into a declared state, and prove it.')
+    .description('Put PCI(e) passthrough on Proxmox VE fleets into a declared state, and prove it.\n\nStart with `pve-passthrough demo` (a simulated cluster, nothing real is touched).')
     .version(pkg.version)
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  selection(program.command('plan'))
+    .description('show what would change (a diff); changes nothing. Exit 0 nothing to do, 2 changes or refusals pending, 1 error')
+    .option('--out <file>', 'also save the plan as JSON, for `apply --plan`')
+    .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
+    .action((o: GlobalFlags & { out?: string }) => exit(import('./commands/plan.js').then((m) => m.planCommand(o))));
+
+  selection(program.command('apply'))
+    .description('apply the plan: write files with backups, refresh, rolling reboots, verify each node, then VMs. Exit 0 all applied and verified, 1 otherwise')
+    .option('--plan <file>', 'apply a saved plan (refused for nodes whose facts changed)')
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
+    .action((o) => exit(import('./commands/apply.js').then((m) => m.applyCommand(o))));
+
+  selection(program.command('verify'))
+    .description('read-only compliance check. Exit 0 compliant, 2 drift (incl. pending reboot or VM change), 1 could not check')
+    .addOption(new Option('--format <format>', 'report format').choices(['table', 'json', 'junit', 'prometheus']).default('table'))
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .action((o) => exit(import('./commands/verify.js').then((m) => m.verifyCommand(o))));
+
+  selection(program.command('devices'))
+    .description('list PCI devices per node: ids, driver, IOMMU group, isolation, whether the host needs them; --device X prints an inventory snippet')
+    .action((o) => exit(import('./commands/devices.js').then((m) => m.devicesCommand(o))));
+
+  selection(program.command('rollback'))
+    .description("restore a node's files from a run's backups, refresh, and reboot under the policy")
+    .option('--run <id>', 'the run to undo (default: the newest on that node)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
+    .action((o) => exit(import('./commands/rollback.js').then((m) => m.rollbackCommand(o))));
+
+  const profile = program.command('profile').description('stored connection profiles (0600; secrets are never stored, only where to find them)');
+  profile
+    .command('add <name>')
+    .option('--ssh-user <user>').option('--ssh-port <port>').option('--identity <file>', 'SSH private key file').option('--agent', 'use ssh-agent')
+    .option('--known-hosts <file>').option('--host-key <SHA256:…>', 'pinned SSH host key fingerprint').option('--sudo', 'run remote commands with sudo -n')
+    .option('--api <url>').option('--tls-fingerprint <AA:BB:…>').option('--ca <file>')
+    .option('--token-id <user@realm!id>').option('--token-secret-env <VAR>', 'environment variable holding the token secret')
+    .option('--username <user@realm>').option('--password-env <VAR>')
+    .action((name: string, o) => exit(import('./commands/profile.js').then((m) => m.profileAdd(name, o))));
+  profile.command('list').option('--json').action((o: { json?: boolean }) => exit(import('./commands/profile.js').then((m) => m.profileList(Boolean(o.json)))));
+  profile.command('remove <name>').action((name: string) => exit(import('./commands/profile.js').then((m) => m.profileRemove(name))));
+
+  const runs = program.command('runs').description('local run logs (XDG_STATE_HOME/pve-passthrough/runs)');
+  runs.command('list').option('--json').action((o: { json?: boolean }) => exit(import('./commands/runs.js').then((m) => m.runsList(Boolean(o.json)))));
+  runs.command('show <id>').action((id: string) => exit(import('./commands/runs.js').then((m) => m.runsShow(id))));
+
+  program
+    .command('inventory')
+    .description('inventory helpers')
+    .command('discover')
+    .description('print an inventory skeleton built from the cluster API')
+    .requiredOption('--api <url>', 'https://<node>:8006')
+    .option('--token-id <user@realm!id>').option('--token-secret-env <VAR>', 'default PVE_TOKEN_SECRET')
+    .option('--username <user@realm>', 'ticket auth (default root@pam)').option('--password-env <VAR>', 'default PVE_PASSWORD')
+    .option('--tls-fingerprint <AA:BB:…>').option('--ca <file>').option('--name <cluster>')
+    .option('-o, --output <file>')
+    .action((o) => exit(import('./commands/discover.js').then((m) => m.discoverCommand(o))));
+
+  program
+    .command('sim')
+    .description('run a simulated Proxmox cluster in the foreground (real SSH + HTTPS on 127.0.0.1) and write an inventory for it')
+    .option('--scenario <file>', 'scenario JSON (default: a fleet that converges completely)')
+    .option('--inventory-out <file>', 'where to write the inventory', 'sim-inventory.json')
+    .option('--request-log <file>', 'append every API request as JSON lines (secrets redacted)')
+    .option('--control-port <port>', 'port of the loopback control interface (default: ephemeral)')
+    .action((o) => exit(import('./commands/sim.js').then((m) => m.simCommand(o))));
+
+  program
+    .command('demo')
+    .description('the whole flow on a simulated fleet: plan, apply, plan again, verify, drift; nothing real is touched')
+    .option('--keep', 'leave the simulated fleet running afterwards (Ctrl-C to stop)')
+    .action((o) => exit(import('./commands/demo.js').then((m) => m.demoCommand(o))));
+
+  return program;
+}
+
+/** Parses argv and runs the command; returns the exit code. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
   try {
     await program.parseAsync(argv as string[]);
   } catch (err) {
@@ -20,5 +126,5 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (typeof e.exitCode === 'number') return e.exitCode === 0 ? 0 : 1;
     throw err;
   }
-  return exitCode;
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

@@ -1,0 +1,63 @@
+import { inventoryDigest, createContext } from '../../engine/context.js';
+import { applyWith } from '../../engine/apply.js';
+import { planWith } from '../../engine/plan.js';
+import { planHasWork, summarisePlan } from '../../engine/types.js';
+import { InputError } from '../../errors.js';
+import { emitReport, openSession, reportError, type GlobalFlags } from '../common.js';
+import { EXIT } from '../exit-codes.js';
+import { canPrompt, confirm } from '../prompt.js';
+import { renderApply } from '../render/apply.js';
+import { renderPlan } from '../render/plan.js';
+import { readPlanFile } from './plan.js';
+
+export interface ApplyFlags extends GlobalFlags {
+  plan?: string;
+  yes?: boolean;
+}
+
+export async function applyCommand(f: ApplyFlags): Promise<number> {
+  let session;
+  try {
+    if (!f.yes && !canPrompt()) {
+      throw new InputError('apply needs confirmation and there is no terminal to ask on', [], { fix: 'review `pve-passthrough plan`, then run apply with --yes' });
+    }
+    session = await openSession(f, 'apply', Boolean(f.json));
+    const saved = f.plan ? await readPlanFile(f.plan) : undefined;
+    if (saved && saved.inventoryDigest !== inventoryDigest(session.inventory)) {
+      throw new InputError('the plan was made from a different inventory', [], { fix: 'run plan again with this inventory' });
+    }
+    const abort = new AbortController();
+    const ctx = createContext(session.inventory, { ...session.engine, signal: abort.signal });
+    const onSigint = () => {
+      process.stderr.write('\ninterrupt: finishing the current step, then stopping (press Ctrl-C again to force)\n');
+      process.off('SIGINT', onSigint);
+      abort.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const plan = saved ?? (await planWith(ctx));
+      session.progress.done();
+      const summary = summarisePlan(plan);
+      if (!planHasWork(summary)) {
+        process.stderr.write('Nothing to do: every node and VM is already in the declared state.\n');
+      } else if (!f.yes) {
+        process.stderr.write(renderPlan(plan, session.err));
+        if (!(await confirm('Apply these changes?'))) {
+          process.stderr.write('Nothing was changed.\n');
+          return EXIT.error;
+        }
+      }
+      const report = await applyWith(ctx, plan, saved !== undefined);
+      session.progress.done();
+      session.runLog?.write({ type: 'summary', summary: { ok: report.ok, nodes: report.nodes.length, vms: report.vms.length } });
+      await emitReport(f.json ? `${JSON.stringify(report, null, 2)}\n` : renderApply(report, session.out), f, session.secrets);
+      return report.ok ? EXIT.ok : EXIT.error;
+    } finally {
+      process.off('SIGINT', onSigint);
+      await ctx.conn.closeAll();
+    }
+  } catch (err) {
+    session?.progress.done();
+    return reportError(err, f, session?.secrets);
+  }
+}

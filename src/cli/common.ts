@@ -1,0 +1,135 @@
+/**
+ * What every command shares: where the inventory comes from (-i FILE, or
+ * flags + a profile), selection, progress, the run log, and writing the report
+ * to stdout or --output.
+ */
+import { writeFile } from 'node:fs/promises';
+import { InputError, PassthroughError, redact } from '../errors.js';
+import { loadInventory } from '../inventory/load.js';
+import { inventoryFromFlags } from '../inventory/from-flags.js';
+import { openProfileStore } from '../inventory/profiles.js';
+import type { Inventory } from '../inventory/schema.js';
+import { SecretStore } from '../inventory/secrets.js';
+import type { EngineOptions } from '../engine/context.js';
+import { newRunId } from '../engine/context.js';
+import { RunLog } from '../engine/runlog.js';
+import { createProgress, type Progress } from './progress.js';
+import { askSecret } from './prompt.js';
+import { makeStyle, type Style } from './style.js';
+import { EXIT } from './exit-codes.js';
+
+export interface GlobalFlags {
+  inventory?: string;
+  host?: string;
+  api?: string;
+  device?: string[];
+  vm?: string[];
+  nodeName?: string;
+  profile?: string;
+  cluster?: string[];
+  node?: string[];
+  concurrency?: string;
+  json?: boolean;
+  format?: string;
+  output?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+  acceptNewHostKeys?: boolean;
+  reboot?: 'never' | 'needed' | 'always';
+  pollMs?: string;
+}
+
+export interface Session {
+  readonly inventory: Inventory;
+  readonly secrets: SecretStore;
+  readonly progress: Progress;
+  readonly runLog: RunLog | null;
+  readonly engine: EngineOptions;
+  readonly out: Style;
+  readonly err: Style;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+export { collect };
+
+export async function resolveInventory(f: GlobalFlags): Promise<Inventory> {
+  if (f.inventory && f.host) throw new InputError('use either -i/--inventory or --host, not both');
+  if (f.inventory) return (await loadInventory(f.inventory)).inventory;
+  if (f.host) {
+    const profile = f.profile ? (await openProfileStore()).get(f.profile) : undefined;
+    if (f.profile && !profile) throw new InputError(`no profile named "${f.profile}"`, [], { fix: 'see `pve-passthrough profile list`' });
+    return inventoryFromFlags({
+      host: f.host,
+      api: f.api,
+      devices: f.device ?? [],
+      vms: (f.vm ?? []).map(parseVmid),
+      nodeName: f.nodeName,
+      profile,
+    });
+  }
+  throw new InputError('no inventory given', [], { fix: 'pass -i inventory.json (see inventory.example.json), or --host user@node for a single node; `pve-passthrough sim` writes one for the simulated cluster' });
+}
+
+function parseVmid(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 100) throw new InputError(`--vm "${v}" is not a VM id`, [], { fix: 'VM ids are integers from 100' });
+  return n;
+}
+
+/** Engine options, progress on stderr and the run log for one command. */
+export async function openSession(f: GlobalFlags, command: string, machineOutput: boolean): Promise<Session> {
+  const inventory = await resolveInventory(f);
+  const secrets = new SecretStore(process.env, askSecret);
+  const err = makeStyle(process.stderr);
+  const out = makeStyle(process.stdout);
+  const progress = createProgress({ stream: process.stderr, style: err, verbose: Boolean(f.verbose), quiet: Boolean(f.quiet) || (machineOutput && !f.verbose && !process.stderr.isTTY), secrets: () => secrets.values() });
+  const runId = newRunId(new Date());
+  let runLog: RunLog | null = null;
+  try {
+    runLog = new RunLog(runId, command, () => secrets.values());
+  } catch {
+    runLog = null; // a read-only home must not stop a verify from a timer
+  }
+  const concurrency = f.concurrency ? Number(f.concurrency) : undefined;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new InputError('--concurrency must be a whole number ≥ 1');
+  const vms = (f.vm ?? []).map(parseVmid);
+  const engine: EngineOptions = {
+    runId,
+    secrets,
+    concurrency,
+    acceptNewHostKeys: Boolean(f.acceptNewHostKeys),
+    reboot: f.reboot,
+    pollMs: f.pollMs ? Number(f.pollMs) : undefined,
+    selection: f.host ? {} : { clusters: f.cluster, nodes: f.node, vms: vms.length ? vms : undefined },
+    onEvent: (e) => {
+      progress.onEvent(e);
+      runLog?.write({ time: new Date().toISOString(), ...e });
+    },
+  };
+  return { inventory, secrets, progress, runLog, engine, out, err };
+}
+
+/** The report goes to stdout, or to --output FILE (written whole, then renamed by the OS write). */
+export async function emitReport(text: string, f: GlobalFlags, secrets?: SecretStore): Promise<void> {
+  const safe = secrets ? redact(text, secrets.values()) : text;
+  if (f.output) await writeFile(f.output, safe, { mode: 0o644 });
+  else process.stdout.write(safe);
+}
+
+/** One clear line on stderr (and a JSON error object on stdout with --json); returns exit 1. */
+export function reportError(err: unknown, f: GlobalFlags, secrets?: SecretStore): number {
+  const values = secrets?.values() ?? [];
+  const s = makeStyle(process.stderr);
+  if (err instanceof PassthroughError) {
+    process.stderr.write(`${s.red('error:')} ${redact(err.oneLine(), values)}\n`);
+    if (err instanceof InputError && err.problems.length > 1) {
+      // the message already lists each problem on its own line
+    }
+    if (f.json || f.format === 'json') process.stdout.write(`${redact(JSON.stringify({ error: err.toJSON() }, null, 2), values)}\n`);
+  } else {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${s.red('error:')} ${redact(msg, values)}\n`);
+    if (f.json || f.format === 'json') process.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message: redact(msg, values) } }, null, 2)}\n`);
+  }
+  return EXIT.error;
+}

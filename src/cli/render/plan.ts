@@ -1,0 +1,89 @@
+/** The readable plan: a diff per node and VM, then one summary line. */
+import type { HostStep } from '../../operations/types.js';
+import { summarisePlan, type ClusterPlan, type NodePlan, type Plan, type VmPlan } from '../../engine/types.js';
+import { PLAIN, type Style } from '../style.js';
+import { compactDiff, lineDiff } from './line-diff.js';
+
+export function renderPlan(plan: Plan, s: Style = PLAIN): string {
+  const out: string[] = [];
+  for (const c of plan.clusters) out.push(...renderCluster(c, s));
+  out.push(summaryLine(plan, s));
+  return `${out.join('\n')}\n`;
+}
+
+export function summaryLine(plan: Plan, s: Style = PLAIN): string {
+  const m = summarisePlan(plan);
+  if (m.steps === 0 && m.vmsWithChanges === 0 && m.mappingsWithChanges === 0 && m.refused === 0 && m.errors === 0) {
+    return s.green('No changes. Every node and VM is in the declared state.');
+  }
+  const parts = [
+    `${m.nodesWithChanges} node(s) to change (${m.steps} step(s), ${m.reboots} reboot(s))`,
+    `${m.vmsWithChanges} VM(s) to change`,
+    `${m.mappingsWithChanges} mapping(s) to change`,
+  ];
+  if (m.refused) parts.push(s.yellow(`${m.refused} refused`));
+  if (m.errors) parts.push(s.red(`${m.errors} could not be planned`));
+  return `${s.bold('Plan:')} ${parts.join(', ')}.`;
+}
+
+function renderCluster(c: ClusterPlan, s: Style): string[] {
+  const out = [s.bold(`cluster ${c.name}`)];
+  for (const n of c.nodes) out.push(...renderNode(n, s));
+  for (const m of c.mappings) {
+    if (m.action === 'none') continue;
+    out.push(`  ${s.cyan(`mapping ${m.id}`)}: ${m.action}`);
+    for (const e of m.before ?? []) if (!m.map.includes(e)) out.push(s.red(`    - map ${e}`));
+    for (const e of m.map) if (!(m.before ?? []).includes(e)) out.push(s.green(`    + map ${e}`));
+  }
+  for (const v of c.vms) out.push(...renderVm(v, s));
+  for (const w of c.warnings) out.push(s.yellow(`  warning: ${w.subject}: ${w.message}`));
+  return out;
+}
+
+function renderNode(n: NodePlan, s: Style): string[] {
+  const head = `  ${s.cyan(`node ${n.node}`)}${n.bootLoader ? s.dim(` (${n.bootLoader}, kernel ${n.kernel})`) : ''}`;
+  if (n.error) return [head, s.red(`    error: ${n.error.message}${n.error.fix ? ` — fix: ${n.error.fix}` : ''}`)];
+  const out = [head];
+  if (n.steps.length === 0 && n.refused.length === 0) out.push(s.dim('    no changes'));
+  for (const st of n.steps) out.push(...renderStep(st, s));
+  for (const r of n.refused) out.push(s.yellow(`    refused: ${r.subject}: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}`));
+  for (const w of n.warnings) out.push(s.yellow(`    warning: ${w.subject}: ${w.message}`));
+  return out;
+}
+
+function renderStep(st: HostStep, s: Style): string[] {
+  switch (st.kind) {
+    case 'write-file': {
+      const out = [`    ${st.before === null ? s.green('+ create') : s.yellow('~ update')} ${st.path} ${s.dim(`(${st.reason})`)}`];
+      for (const l of compactDiff(lineDiff(st.before ?? '', st.after))) {
+        if (l === '…') out.push(s.dim('        …'));
+        else out.push(l.op === '+' ? s.green(`      + ${l.text}`) : l.op === '-' ? s.red(`      - ${l.text}`) : s.dim(`        ${l.text}`));
+      }
+      return out;
+    }
+    case 'remove-file':
+      return [`    ${s.red('- remove')} ${st.path} ${s.dim(`(${st.reason})`)}`];
+    case 'refresh':
+      return [`    > ${{ 'update-initramfs': 'update-initramfs -u -k all', 'update-grub': 'update-grub', 'proxmox-boot-tool-refresh': 'proxmox-boot-tool refresh' }[st.command]} ${s.dim(`(${st.reason})`)}`];
+    case 'live-bind':
+      return [`    > bind ${st.address} to vfio-pci now (from ${st.from ?? 'no driver'}) ${s.dim(`(${st.reason})`)}`];
+    case 'reboot':
+      return [s.yellow(`    ! reboot: ${st.reasons.join('; ')}`)];
+  }
+}
+
+function renderVm(v: VmPlan, s: Style): string[] {
+  const power = v.power === 'pending' ? ' — running: the change stays pending until the next stop/start' : v.power === 'restart' ? ' — running: shutdown, apply, start' : '';
+  const head = `  ${s.cyan(`VM ${v.vmid}`)} on ${v.node}${s.dim(` (${v.status})`)}${power}`;
+  if (v.error) return [head, s.red(`    error: ${v.error.message}${v.error.fix ? ` — fix: ${v.error.fix}` : ''}`)];
+  const out = [head];
+  if (v.changes.length === 0 && v.refused.length === 0) out.push(s.dim('    no changes'));
+  for (const ch of v.changes) {
+    if (ch.before === undefined) out.push(s.green(`    + ${ch.key}: ${ch.after}`));
+    else if (ch.after === undefined) out.push(s.red(`    - ${ch.key}: ${ch.before}`));
+    else out.push(s.yellow(`    ~ ${ch.key}: ${ch.before} → ${ch.after}`));
+  }
+  for (const r of v.refused) out.push(s.yellow(`    refused: ${r.subject}: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}`));
+  for (const w of v.warnings) out.push(s.yellow(`    warning: ${w.message}`));
+  return out;
+}

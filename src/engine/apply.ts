@@ -1,0 +1,180 @@
+/**
+ * apply: execute a plan. Per cluster, nodes that need no reboot go in
+ * parallel; nodes that reboot go through a gate that re-checks quorum before
+ * each reboot and never has more nodes down than the budget allows. After a
+ * reboot a node must come back with a new boot_id and pass verification
+ * before the next one goes. The first failures (policy.maxFailures) stop that
+ * cluster's rollout; other clusters go on. VM and mapping steps run after the
+ * nodes they depend on.
+ */
+import PQueue from 'p-queue';
+import type { Cluster, Inventory, Node } from '../inventory/schema.js';
+import { SafetyError } from '../errors.js';
+import type { Check } from '../operations/types.js';
+import { verifyHost } from '../operations/host/verify-host.js';
+import { createContext, type EngineContext, type EngineOptions } from './context.js';
+import { errorInfo } from './errors.js';
+import { applyHostSteps, withNodeLock } from './host-apply.js';
+import { planFromFacts, planWith, readFacts } from './plan.js';
+import { RebootGate } from './reboot-gate.js';
+import { applyClusterVms } from './apply-vms.js';
+import type { ApplyNodeResult, ApplyReport, ApplyVmResult, ClusterPlan, NodePlan, Plan } from './types.js';
+
+export interface ApplyOptions extends EngineOptions {
+  /** A saved plan; refused per node when the facts it was made from changed. */
+  readonly plan?: Plan;
+}
+
+/** Library entry point: plan (or take the given plan), apply, verify each node, close connections. */
+export async function apply(inventory: Inventory, options: ApplyOptions = {}): Promise<ApplyReport> {
+  const ctx = createContext(inventory, options);
+  try {
+    const p = options.plan ?? (await planWith(ctx));
+    return await applyWith(ctx, p, options.plan !== undefined);
+  } finally {
+    await ctx.conn.closeAll();
+  }
+}
+
+export async function applyWith(ctx: EngineContext, plan: Plan, savedPlan: boolean): Promise<ApplyReport> {
+  const startedAt = ctx.now().toISOString();
+  ctx.emit({ type: 'phase', phase: 'apply', message: `applying run ${ctx.runId}` });
+  const results = await Promise.all(
+    plan.clusters.map((cp) => {
+      const cluster = ctx.inventory.clusters.find((c) => c.name === cp.name);
+      if (!cluster) throw new SafetyError('E_PLAN_MISMATCH', `the plan names cluster "${cp.name}", which is not in the inventory`, { fix: 'make a new plan from this inventory' });
+      return applyCluster(ctx, cluster, cp, savedPlan);
+    }),
+  );
+  const nodes = results.flatMap((r) => r.nodes);
+  const vms = results.flatMap((r) => r.vms);
+  const mappings = results.flatMap((r) => r.mappings);
+  const ok = nodes.every((n) => n.outcome === 'applied' || n.outcome === 'unchanged')
+    && vms.every((v) => v.outcome === 'applied' || v.outcome === 'unchanged' || v.outcome === 'pending')
+    && mappings.every((m) => m.outcome === 'applied' || m.outcome === 'unchanged');
+  return { version: 1, runId: ctx.runId, startedAt, finishedAt: ctx.now().toISOString(), nodes, vms, mappings, ok, next: nextSteps(nodes, vms, ctx.runId) };
+}
+
+interface ClusterResult {
+  nodes: ApplyNodeResult[];
+  vms: ApplyVmResult[];
+  mappings: ApplyReport['mappings'][number][];
+}
+
+async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPlan, savedPlan: boolean): Promise<ClusterResult> {
+  const gate = new RebootGate(ctx, cluster);
+  const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
+  const results = new Map<string, ApplyNodeResult>();
+  let failures = 0;
+  let stopped: string | null = null;
+
+  const runNode = async (np: NodePlan): Promise<void> => {
+    const node = byName.get(np.node);
+    if (!node) return;
+    if (stopped) {
+      results.set(np.node, skipped(np, `skipped: ${stopped}`));
+      ctx.emit({ type: 'node', cluster: cluster.name, node: np.node, status: 'skipped', message: stopped });
+      return;
+    }
+    const r = await applyNode(ctx, cluster, node, np, gate, savedPlan);
+    results.set(np.node, r);
+    if (r.outcome === 'failed' || r.outcome === 'refused') {
+      failures++;
+      if (failures >= cluster.policy.maxFailures && !stopped) {
+        stopped = `the rollout of cluster ${cluster.name} stopped after ${np.node} failed`;
+        gate.stop(stopped);
+      }
+    }
+  };
+
+  const withWork = cp.nodes.filter((n) => n.steps.length > 0 || n.refused.length > 0 || n.error);
+  for (const n of cp.nodes.filter((x) => !withWork.includes(x))) {
+    results.set(n.node, { cluster: cluster.name, node: n.node, outcome: 'unchanged', stepsDone: 0, rebooted: false, message: 'nothing to do', checks: [] });
+  }
+  // Canary first, alone; the others follow only if it verified.
+  const canary = withWork.find((n) => n.node === cluster.policy.canary);
+  if (canary) await runNode(canary);
+  const rest = withWork.filter((n) => n !== canary);
+  const queue = new PQueue({ concurrency: ctx.concurrency });
+  await Promise.all(rest.map((n) => queue.add(() => runNode(n))));
+
+  const nodeResults = cp.nodes.map((n) => results.get(n.node)!).filter(Boolean);
+  const okNodes = new Set(nodeResults.filter((r) => r.outcome === 'applied' || r.outcome === 'unchanged').map((r) => r.node));
+  const vmPart = await applyClusterVms(ctx, cluster, cp, okNodes);
+  return { nodes: nodeResults, vms: vmPart.vms, mappings: vmPart.mappings };
+}
+
+function skipped(np: NodePlan, message: string): ApplyNodeResult {
+  return { cluster: np.cluster, node: np.node, outcome: 'skipped', stepsDone: 0, rebooted: false, message, checks: [] };
+}
+
+async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, gate: RebootGate, savedPlan: boolean): Promise<ApplyNodeResult> {
+  const base = { cluster: cluster.name, node: node.name };
+  const emit = (status: 'start' | 'step' | 'reboot' | 'wait' | 'done' | 'failed', message: string) => ctx.emit({ type: 'node', ...base, status, message });
+  if (np.error) return { ...base, outcome: 'failed', stepsDone: 0, rebooted: false, message: np.error.message, checks: [], error: np.error };
+  if (np.refused.length > 0 && np.steps.length === 0) {
+    return { ...base, outcome: 'refused', stepsDone: 0, rebooted: false, message: np.refused.map((r) => `${r.subject}: ${r.reason}`).join('; '), checks: [] };
+  }
+  emit('start', `${np.steps.length} step(s)`);
+  let stepsDone = 0;
+  let rebooted = false;
+  try {
+    const host = await ctx.conn.logged(cluster, node);
+    let steps = np.steps;
+    if (savedPlan) {
+      const facts = await readFacts(ctx, cluster, node);
+      const fresh = planFromFacts(ctx, cluster, node, facts);
+      if (fresh.factsFingerprint !== np.factsFingerprint) {
+        throw new SafetyError('E_STALE_PLAN', 'the node changed since the plan was made', { node: node.name, step: 'plan check', fix: 'run plan again and review it' });
+      }
+      steps = np.steps;
+    }
+    const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot');
+    const reboot = steps.find((s) => s.kind === 'reboot');
+    if (fileAndRefresh.length > 0) {
+      await withNodeLock(host, node.ssh.sudo, async () => {
+        const r = await applyHostSteps(host, fileAndRefresh, { runId: ctx.runId, now: ctx.now, sudo: node.ssh.sudo, signal: ctx.signal, onStep: (m) => emit('step', m) });
+        stepsDone += r.stepsDone;
+      });
+    }
+    if (reboot && reboot.kind === 'reboot') {
+      if (ctx.signal?.aborted) throw new SafetyError('E_INTERRUPTED', 'interrupted before the reboot; the files are written, the reboot is pending', { node: node.name, fix: 're-run apply to reboot and verify' });
+      await gate.reboot(node, np, (m) => emit('reboot', m));
+      rebooted = true;
+      stepsDone++;
+    }
+    emit('wait', 'verifying');
+    const facts = await readFacts(ctx, cluster, node);
+    const checks: Check[] = verifyHost(node, facts);
+    const failed = checks.filter((c) => c.status === 'fail');
+    if (failed.length > 0) {
+      const message = `verification failed: ${failed.map((c) => `${c.id} (${c.message})`).join('; ')}`;
+      emit('failed', message);
+      return { ...base, outcome: 'failed', stepsDone, rebooted, message, checks, error: { code: 'E_VERIFY', message, step: 'verify' } };
+    }
+    const refusedNote = np.refused.length ? `; refused: ${np.refused.map((r) => `${r.subject} (${r.reason})`).join('; ')}` : '';
+    emit('done', `applied and verified${rebooted ? ' after reboot' : ''}`);
+    return { ...base, outcome: np.refused.length ? 'refused' : 'applied', stepsDone, rebooted, message: `applied ${stepsDone} step(s) and verified${refusedNote}`, checks };
+  } catch (err) {
+    const error = errorInfo(err);
+    emit('failed', error.message);
+    return { ...base, outcome: 'failed', stepsDone, rebooted, message: error.message, checks: [], error };
+  }
+}
+
+function nextSteps(nodes: readonly ApplyNodeResult[], vms: readonly ApplyVmResult[], runId: string): string[] {
+  const next: string[] = [];
+  for (const n of nodes) {
+    if (n.outcome === 'failed') {
+      if (n.error?.code === 'E_REBOOT_TIMEOUT') next.push(`${n.cluster}/${n.node}: did not come back from its reboot — check its console/BMC; once it is up, run verify, then apply again`);
+      else next.push(`${n.cluster}/${n.node}: ${n.error?.fix ?? 'fix the cause above'}; then re-run apply (it resumes from the facts). To undo this run's file changes: pve-passthrough rollback --node ${n.node} --run ${runId}`);
+    }
+    if (n.outcome === 'skipped') next.push(`${n.cluster}/${n.node}: not touched because its cluster's rollout stopped; re-run apply after fixing the failed node`);
+    if (n.outcome === 'refused') next.push(`${n.cluster}/${n.node}: some items were refused for safety; see the plan for the reasons`);
+  }
+  for (const v of vms) {
+    if (v.outcome === 'pending') next.push(`${v.cluster}/VM ${v.vmid}: the change is pending until the VM is stopped and started again`);
+    if (v.outcome === 'failed') next.push(`${v.cluster}/VM ${v.vmid}: ${v.error?.fix ?? v.message}`);
+  }
+  return next;
+}

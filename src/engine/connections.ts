@@ -1,0 +1,136 @@
+/**
+ * One SSH connection per host and one API client per cluster for the whole
+ * run, opened on first use and closed together at the end.
+ */
+import { readFile } from 'node:fs/promises';
+import { redact } from '../errors.js';
+import type { Cluster, Node } from '../inventory/schema.js';
+import type { SecretStore } from '../inventory/secrets.js';
+import type { Script } from '../transport/shell.js';
+import type { ExecOptions, ExecResult, RemoteHost } from '../transport/types.js';
+import type { SshHost } from '../transport/ssh/index.js';
+import type { PveClient } from '../transport/pve/index.js';
+import type { EngineEvent } from './types.js';
+
+export interface ConnectionOptions {
+  readonly secrets: SecretStore;
+  readonly acceptNewHostKeys: boolean;
+  readonly emit: (e: EngineEvent) => void;
+}
+
+export class Connections {
+  private readonly hosts = new Map<string, Promise<SshHost>>();
+  private readonly apis = new Map<string, Promise<PveClient | null>>();
+
+  constructor(private readonly opts: ConnectionOptions) {}
+
+  /** The node's SSH session (connects on first use). */
+  ssh(cluster: Cluster, node: Node): Promise<SshHost> {
+    const key = `${cluster.name}/${node.name}`;
+    let p = this.hosts.get(key);
+    if (!p) {
+      p = this.connect(node);
+      // A failed connect must not be cached: the next call (a retry, a re-run step) tries again.
+      p.catch(() => this.hosts.delete(key));
+      this.hosts.set(key, p);
+    }
+    return p;
+  }
+
+  /** A host whose every exec is reported as a `command` event (secrets redacted). */
+  async logged(cluster: Cluster, node: Node): Promise<RemoteHost> {
+    const inner = await this.ssh(cluster, node);
+    const emit = this.opts.emit;
+    const secrets = this.opts.secrets;
+    return {
+      node: node.name,
+      get connectionsOpened() {
+        return inner.connectionsOpened;
+      },
+      exec(script: Script, o?: ExecOptions): Promise<ExecResult> {
+        emit({ type: 'command', node: node.name, script: redact(script, secrets.values()) });
+        return inner.exec(script, o);
+      },
+      close: () => inner.close(),
+    };
+  }
+
+  api(cluster: Cluster): Promise<PveClient | null> {
+    let p = this.apis.get(cluster.name);
+    if (!p) {
+      p = this.makeApi(cluster);
+      p.catch(() => this.apis.delete(cluster.name));
+      this.apis.set(cluster.name, p);
+    }
+    return p;
+  }
+
+  /** Total SSH connections opened this run (benchmarks: 1 per host, +1 per reboot). */
+  async connectionCount(): Promise<number> {
+    let n = 0;
+    for (const p of this.hosts.values()) n += await p.then((h) => h.connectionsOpened, () => 0);
+    return n;
+  }
+
+  async closeAll(): Promise<void> {
+    const hosts = [...this.hosts.values()];
+    const apis = [...this.apis.values()];
+    this.hosts.clear();
+    this.apis.clear();
+    await Promise.allSettled([
+      ...hosts.map((p) => p.then((h) => h.close())),
+      ...apis.map((p) => p.then((a) => a?.close())),
+    ]);
+  }
+
+  private async connect(node: Node): Promise<SshHost> {
+    const { connectSsh } = await import('../transport/ssh/index.js');
+    const s = node.ssh;
+    const privateKey = s.identityFile ? await readFile(s.identityFile) : undefined;
+    const passphrase = s.passphrase ? await this.opts.secrets.resolve(s.passphrase, `${node.name}: SSH key passphrase`) : undefined;
+    const agent = s.agent ? process.env.SSH_AUTH_SOCK : undefined;
+    const hostKey = 'fingerprint' in s.hostKey
+      ? { fingerprint: s.hostKey.fingerprint }
+      : { knownHosts: s.hostKey.knownHosts, acceptNew: this.opts.acceptNewHostKeys };
+    return connectSsh({
+      node: node.name,
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      privateKey,
+      passphrase,
+      agent,
+      hostKey,
+      readyTimeoutMs: s.connectTimeoutSeconds * 1000,
+      sudo: s.sudo,
+    });
+  }
+
+  private async makeApi(cluster: Cluster): Promise<PveClient | null> {
+    const api = cluster.api;
+    if (!api) return null;
+    const { PveClient } = await import('../transport/pve/index.js');
+    const secrets = this.opts.secrets;
+    const tls = 'fingerprint' in api.tls
+      ? { fingerprint: api.tls.fingerprint }
+      : 'ca' in api.tls
+        ? { ca: await readFile(api.tls.ca, 'utf8') }
+        : { system: true as const };
+    const auth = 'token' in api.auth
+      ? { token: { id: api.auth.token.id, secret: await secrets.resolve(api.auth.token.secret, `${cluster.name}: API token secret`) } }
+      : {
+          ticket: {
+            username: api.auth.ticket.username,
+            password: await secrets.resolve(api.auth.ticket.password, `${cluster.name}: password for ${api.auth.ticket.username}`),
+            totp: api.auth.ticket.totp ? await secrets.resolve(api.auth.ticket.totp, `${cluster.name}: TOTP code`) : undefined,
+          },
+        };
+    const rootTicket = api.rootTicket
+      ? {
+          password: await secrets.resolve(api.rootTicket.password, `${cluster.name}: root@pam password`),
+          totp: api.rootTicket.totp ? await secrets.resolve(api.rootTicket.totp, `${cluster.name}: root@pam TOTP code`) : undefined,
+        }
+      : undefined;
+    return new PveClient({ baseUrl: api.url, tls, auth, rootTicket, timeoutMs: api.timeoutSeconds * 1000, cluster: cluster.name });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * devices: what each node has and whether it can be given away. Pure over
+ * facts: isolation follows the pve-docs rule (own functions and bridges only).
+ */
+import PQueue from 'p-queue';
+import type { HostFacts, PciDevice } from '../facts/host/types.js';
+import type { Inventory } from '../inventory/schema.js';
+import { createContext, selectedClusters, selectedNodes, type EngineOptions } from './context.js';
+import { errorInfo } from './errors.js';
+import { readFacts } from './plan.js';
+import type { ErrorInfo } from './types.js';
+
+export interface DeviceInfo {
+  readonly address: string;
+  readonly id: string;
+  readonly subsystemId: string | null;
+  readonly className: string;
+  readonly description: string;
+  readonly driver: string | null;
+  readonly iommuGroup: number | null;
+  /** Other endpoints in the group that are not functions of the same slot (bridges excluded). */
+  readonly groupPeers: readonly string[];
+  readonly isolated: boolean;
+  readonly hostNeeds: readonly string[];
+  readonly bootVga: boolean;
+  /** Other devices with the same vendor:device id (ids= binding would take them too). */
+  readonly twins: readonly string[];
+}
+
+export interface NodeDevices {
+  readonly cluster: string;
+  readonly node: string;
+  readonly iommuActive: boolean | null;
+  readonly devices: readonly DeviceInfo[];
+  readonly error?: ErrorInfo;
+}
+
+const slotOf = (a: string) => a.replace(/\.[0-7]$/, '');
+
+export function describeDevices(facts: HostFacts, includeBridges = false): DeviceInfo[] {
+  const byGroup = new Map<number, PciDevice[]>();
+  for (const d of facts.pci) if (d.iommuGroup !== null) byGroup.set(d.iommuGroup, [...(byGroup.get(d.iommuGroup) ?? []), d]);
+  return facts.pci
+    .filter((d) => includeBridges || !d.isBridge)
+    .map((d) => {
+      const peers = d.iommuGroup === null ? [] : (byGroup.get(d.iommuGroup) ?? []).filter((o) => o.address !== d.address && !o.isBridge && slotOf(o.address) !== slotOf(d.address)).map((o) => o.address);
+      return {
+        address: d.address,
+        id: d.id,
+        subsystemId: d.subsystemId,
+        className: d.className,
+        description: d.description,
+        driver: d.driver,
+        iommuGroup: d.iommuGroup,
+        groupPeers: peers,
+        isolated: d.iommuGroup !== null && peers.length === 0,
+        hostNeeds: (facts.hostNeeds[d.address] ?? []).map((r) => `${r.kind}${'iface' in r ? ` (${r.iface})` : ''}: ${r.detail}`),
+        bootVga: d.bootVga,
+        twins: facts.pci.filter((o) => o.id === d.id && slotOf(o.address) !== slotOf(d.address)).map((o) => o.address),
+      };
+    });
+}
+
+export async function devices(inventory: Inventory, options: EngineOptions = {}): Promise<NodeDevices[]> {
+  const ctx = createContext(inventory, options);
+  try {
+    const queue = new PQueue({ concurrency: ctx.concurrency });
+    const jobs: Promise<NodeDevices>[] = [];
+    for (const c of selectedClusters(ctx)) {
+      for (const n of selectedNodes(ctx, c)) {
+        jobs.push(queue.add(async (): Promise<NodeDevices> => {
+          try {
+            const facts = await readFacts(ctx, c, n);
+            return { cluster: c.name, node: n.name, iommuActive: facts.iommu.active, devices: describeDevices(facts) };
+          } catch (err) {
+            return { cluster: c.name, node: n.name, iommuActive: null, devices: [], error: errorInfo(err, 'facts') };
+          }
+        }, { throwOnTimeout: true }));
+      }
+    }
+    return await Promise.all(jobs);
+  } finally {
+    await ctx.conn.closeAll();
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Executing one node's file steps and refreshes, with a backup and a manifest
+ * for every change. A failed refresh restores every file this run changed on
+ * the node, runs the refresh again to match, and stops before any reboot.
+ */
+import { createHash } from 'node:crypto';
+import { RemoteCommandError } from '../errors.js';
+import type { HostStep } from '../operations/types.js';
+import { atomicWrite, backupPathFor, cmd, releaseLock, removeFile, render, STATE_DIR, takeLock, withSudo, type Script } from '../transport/shell.js';
+import type { RemoteHost } from '../transport/types.js';
+
+export interface ManifestEntry {
+  readonly path: string;
+  readonly existed: boolean;
+  readonly backup: string | null;
+  readonly sha256Before: string | null;
+  readonly sha256After: string | null;
+  readonly mode: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface Manifest {
+  readonly version: 1;
+  readonly runId: string;
+  readonly node: string;
+  readonly createdAt: string;
+  readonly files: ManifestEntry[];
+}
+
+export const REFRESH_ARGV: Record<Extract<HostStep, { kind: 'refresh' }>['command'], string[]> = {
+  'update-initramfs': ['update-initramfs', '-u', '-k', 'all'],
+  'update-grub': ['update-grub'],
+  'proxmox-boot-tool-refresh': ['proxmox-boot-tool', 'refresh'],
+};
+
+export function manifestPath(runId: string): string {
+  return `${STATE_DIR}/backups/${runId}/manifest.json`;
+}
+
+const sha = (s: string | null): string | null => (s === null ? null : createHash('sha256').update(s).digest('hex'));
+
+export interface HostApplyOptions {
+  readonly runId: string;
+  readonly now: () => Date;
+  readonly sudo: boolean;
+  readonly onStep?: (message: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface HostApplyResult {
+  readonly stepsDone: number;
+  readonly manifest: Manifest;
+}
+
+/** Run a script, throwing RemoteCommandError with the command's stderr on failure. */
+export async function run(host: RemoteHost, script: Script, what: string, sudo: boolean, stdin?: string, timeoutMs = 600_000): Promise<string> {
+  const r = await host.exec(withSudo(script, sudo), { stdin, timeoutMs });
+  if (r.code !== 0) {
+    const detail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ');
+    throw new RemoteCommandError(`${what} failed (exit ${r.code ?? 'none: connection lost'})${detail ? `: ${detail}` : ''}`, r.code, r.stderr, { node: host.node, step: what });
+  }
+  return r.stdout;
+}
+
+export async function withNodeLock<T>(host: RemoteHost, sudo: boolean, fn: () => Promise<T>): Promise<T> {
+  const r = await host.exec(withSudo(takeLock(), sudo));
+  if (r.code !== 0) {
+    throw new RemoteCommandError(
+      'another pve-passthrough run holds this node (/run/pve-passthrough.lock exists)',
+      r.code,
+      r.stderr,
+      { node: host.node, step: 'lock', fix: 'wait for the other run to finish; if none is running, remove /run/pve-passthrough.lock on the node' },
+    );
+  }
+  try {
+    return await fn();
+  } finally {
+    await host.exec(withSudo(releaseLock(), sudo)).catch(() => undefined);
+  }
+}
+
+/** Writes and refreshes (everything but the reboot). */
+export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[], o: HostApplyOptions): Promise<HostApplyResult> {
+  const manifest: Manifest = { version: 1, runId: o.runId, node: host.node, createdAt: o.now().toISOString(), files: [] };
+  const written: Extract<HostStep, { kind: 'write-file' | 'remove-file' }>[] = [];
+  let done = 0;
+  const fileSteps = steps.filter((s): s is Extract<HostStep, { kind: 'write-file' | 'remove-file' }> => s.kind === 'write-file' || s.kind === 'remove-file');
+  const refreshes = steps.filter((s): s is Extract<HostStep, { kind: 'refresh' }> => s.kind === 'refresh');
+
+  for (const step of fileSteps) {
+    if (o.signal?.aborted) throw abortError(host.node);
+    const existed = step.before !== null;
+    const backup = existed ? backupPathFor(o.runId, step.path) : null;
+    if (step.kind === 'write-file') {
+      o.onStep?.(`write ${step.path}`);
+      await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, backupTo: backup ?? undefined }), `write ${step.path}`, o.sudo, step.after);
+      manifest.files.push({ path: step.path, existed, backup, sha256Before: sha(step.before), sha256After: sha(step.after), mode: step.mode, uid: step.uid, gid: step.gid });
+    } else {
+      o.onStep?.(`remove ${step.path}`);
+      await run(host, removeFile(step.path, backup ?? undefined), `remove ${step.path}`, o.sudo);
+      manifest.files.push({ path: step.path, existed, backup, sha256Before: sha(step.before), sha256After: null, mode: '0644', uid: 0, gid: 0 });
+    }
+    written.push(step);
+    done++;
+    // The manifest is rewritten after every file, so an interrupted run can still be rolled back.
+    await run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', o.sudo, `${JSON.stringify(manifest, null, 1)}\n`);
+  }
+
+  const refreshed: Extract<HostStep, { kind: 'refresh' }>[] = [];
+  for (const step of refreshes) {
+    o.onStep?.(REFRESH_ARGV[step.command].join(' '));
+    try {
+      await run(host, render(cmd(REFRESH_ARGV[step.command])) as Script, REFRESH_ARGV[step.command].join(' '), o.sudo);
+      refreshed.push(step);
+      done++;
+    } catch (err) {
+      await restoreWritten(host, written, o.sudo);
+      // Match the boot files to the restored configuration again.
+      for (const r of refreshes) {
+        await run(host, render(cmd(REFRESH_ARGV[r.command])) as Script, `${REFRESH_ARGV[r.command].join(' ')} (after restore)`, o.sudo).catch(() => undefined);
+      }
+      const e = err as RemoteCommandError;
+      throw new RemoteCommandError(
+        `${e.message}; every file changed on this node was restored from its backup and no reboot was done`,
+        e.exitCode,
+        e.stderr,
+        { node: host.node, step: e.context.step, fix: 'fix the cause shown by the command, then re-run apply' },
+      );
+    }
+  }
+  return { stepsDone: done, manifest };
+}
+
+async function restoreWritten(host: RemoteHost, written: readonly Extract<HostStep, { kind: 'write-file' | 'remove-file' }>[], sudo: boolean): Promise<void> {
+  for (const step of [...written].reverse()) {
+    if (step.before === null) {
+      await run(host, removeFile(step.path), `restore ${step.path}`, sudo);
+    } else {
+      const mode = step.kind === 'write-file' ? step.mode : '0644';
+      const uid = step.kind === 'write-file' ? step.uid : 0;
+      const gid = step.kind === 'write-file' ? step.gid : 0;
+      await run(host, atomicWrite(step.path, { mode, uid, gid }), `restore ${step.path}`, sudo, step.before);
+    }
+  }
+}
+
+function abortError(node: string): RemoteCommandError {
+  return new RemoteCommandError('interrupted: stopped cleanly between steps', null, '', { node, step: 'interrupt', fix: 're-run apply; it resumes from the facts' });
+}

@@ -1,0 +1,105 @@
+/**
+ * plan: gather facts for every selected node and VM concurrently and compute
+ * what would change. Reads only; nothing on a host or in the API is written.
+ */
+import PQueue from 'p-queue';
+import { errorInfo } from './errors.js';
+import type { Cluster, Node } from '../inventory/schema.js';
+import type { HostFacts } from '../facts/host/types.js';
+import type { HostStep } from '../operations/types.js';
+import { createContext, inventoryDigest, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
+import { planClusterVms } from './plan-vms.js';
+import { planHost } from '../operations/host/plan-host.js';
+import { factsFingerprint, gatherHostFacts } from '../facts/host/gather.js';
+import type { ClusterPlan, NodePlan, Plan } from './types.js';
+import type { Inventory } from '../inventory/schema.js';
+
+export interface NodeFactsResult {
+  readonly plan: NodePlan;
+  readonly facts: HostFacts | null;
+}
+
+/** Library entry point: plan the whole (selected) inventory and close connections. */
+export async function plan(inventory: Inventory, options: EngineOptions = {}): Promise<Plan> {
+  const ctx = createContext(inventory, options);
+  try {
+    return await planWith(ctx);
+  } finally {
+    await ctx.conn.closeAll();
+  }
+}
+
+export async function planWith(ctx: EngineContext): Promise<Plan> {
+  ctx.emit({ type: 'phase', phase: 'facts', message: 'gathering facts' });
+  const clusters = await Promise.all(selectedClusters(ctx).map((c) => planCluster(ctx, c)));
+  return {
+    version: 1,
+    runId: ctx.runId,
+    createdAt: ctx.now().toISOString(),
+    inventoryDigest: inventoryDigest(ctx.inventory),
+    clusters,
+  };
+}
+
+async function planCluster(ctx: EngineContext, cluster: Cluster): Promise<ClusterPlan> {
+  const queue = new PQueue({ concurrency: ctx.concurrency });
+  const nodesP = Promise.all(selectedNodes(ctx, cluster).map((n) => queue.add(() => planNode(ctx, cluster, n), { throwOnTimeout: true })));
+  const vmsP = planClusterVms(ctx, cluster);
+  const [nodes, vms] = await Promise.all([nodesP, vmsP]);
+  return { name: cluster.name, nodes: nodes.map((n) => n.plan), vms: vms.vms, mappings: vms.mappings, warnings: vms.warnings };
+}
+
+export async function planNode(ctx: EngineContext, cluster: Cluster, node: Node): Promise<NodeFactsResult> {
+  ctx.emit({ type: 'node', cluster: cluster.name, node: node.name, status: 'start', message: 'reading facts' });
+  try {
+    const facts = await readFacts(ctx, cluster, node);
+    const plan = planFromFacts(ctx, cluster, node, facts);
+    ctx.emit({ type: 'node', cluster: cluster.name, node: node.name, status: 'done', message: describeNodePlan(plan) });
+    return { plan, facts };
+  } catch (err) {
+    const error = errorInfo(err, 'facts');
+    ctx.emit({ type: 'node', cluster: cluster.name, node: node.name, status: 'failed', message: error.message });
+    return {
+      plan: { cluster: cluster.name, node: node.name, factsFingerprint: null, bootId: null, bootLoader: null, kernel: null, steps: [], refused: [], warnings: [], rebootReasons: [], error },
+      facts: null,
+    };
+  }
+}
+
+export async function readFacts(ctx: EngineContext, cluster: Cluster, node: Node): Promise<HostFacts> {
+  const host = await ctx.conn.logged(cluster, node);
+  return gatherHostFacts(host, { nonce: ctx.nonce(), connectedAddress: node.ssh.host, sudo: node.ssh.sudo });
+}
+
+/** Pure: the node's plan from its facts and the cluster's reboot policy. */
+export function planFromFacts(ctx: Pick<EngineContext, 'rebootOverride'>, cluster: Cluster, node: Node, facts: HostFacts): NodePlan {
+  const r = planHost(node, facts);
+  const policy = ctx.rebootOverride ?? cluster.policy.reboot;
+  const steps: HostStep[] = [...r.steps];
+  const reasons = [...r.rebootReasons];
+  const warnings = [...r.warnings];
+  if (policy === 'always' && steps.length > 0 && reasons.length === 0) reasons.push('the reboot policy is "always"');
+  if (reasons.length > 0) {
+    if (policy === 'never') warnings.push({ subject: `node ${node.name}`, message: `a reboot is needed (${reasons.join('; ')}) but the reboot policy is "never": verify will report it pending` });
+    else steps.push({ kind: 'reboot', reasons });
+  }
+  return {
+    cluster: cluster.name,
+    node: node.name,
+    factsFingerprint: factsFingerprint(facts),
+    bootId: facts.bootId,
+    bootLoader: facts.bootLoader.kind + (facts.bootLoader.proxmoxBootTool ? ' (proxmox-boot-tool)' : ''),
+    kernel: facts.kernel.next,
+    steps,
+    refused: r.refused,
+    warnings,
+    rebootReasons: policy === 'never' ? [] : reasons,
+  };
+}
+
+function describeNodePlan(p: NodePlan): string {
+  if (p.steps.length === 0 && p.refused.length === 0) return 'nothing to do';
+  const parts = [`${p.steps.length} step${p.steps.length === 1 ? '' : 's'}`];
+  if (p.refused.length) parts.push(`${p.refused.length} refused`);
+  return parts.join(', ');
+}

@@ -1,0 +1,55 @@
+/**
+ * verify: read-only compliance. The same checks as apply's gate, plus VM
+ * config compliance. Never writes anything anywhere.
+ */
+import PQueue from 'p-queue';
+import type { Inventory } from '../inventory/schema.js';
+import { verifyHost } from '../operations/host/verify-host.js';
+import { createContext, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
+import { errorInfo } from './errors.js';
+import { readFacts } from './plan.js';
+import { verifyClusterVms } from './plan-vms.js';
+import type { NodeVerification, VerifyReport, VmVerification } from './types.js';
+
+export async function verify(inventory: Inventory, options: EngineOptions = {}): Promise<VerifyReport> {
+  const ctx = createContext(inventory, options);
+  try {
+    return await verifyWith(ctx);
+  } finally {
+    await ctx.conn.closeAll();
+  }
+}
+
+export async function verifyWith(ctx: EngineContext): Promise<VerifyReport> {
+  ctx.emit({ type: 'phase', phase: 'verify', message: 'verifying' });
+  const queue = new PQueue({ concurrency: ctx.concurrency });
+  const nodeJobs: Promise<NodeVerification>[] = [];
+  const vmJobs: Promise<VmVerification[]>[] = [];
+  for (const cluster of selectedClusters(ctx)) {
+    for (const node of selectedNodes(ctx, cluster)) {
+      nodeJobs.push(queue.add(async (): Promise<NodeVerification> => {
+        try {
+          const facts = await readFacts(ctx, cluster, node);
+          const checks = verifyHost(node, facts);
+          ctx.emit({ type: 'node', cluster: cluster.name, node: node.name, status: 'done', message: `${checks.filter((c) => c.status === 'fail').length} failing check(s)` });
+          return { cluster: cluster.name, node: node.name, checks };
+        } catch (err) {
+          const error = errorInfo(err, 'facts');
+          ctx.emit({ type: 'node', cluster: cluster.name, node: node.name, status: 'failed', message: error.message });
+          return { cluster: cluster.name, node: node.name, checks: [], error };
+        }
+      }, { throwOnTimeout: true }));
+    }
+    vmJobs.push(verifyClusterVms(ctx, cluster));
+  }
+  const nodes = await Promise.all(nodeJobs);
+  const vms = (await Promise.all(vmJobs)).flat();
+  return { version: 1, runId: ctx.runId, checkedAt: ctx.now().toISOString(), nodes, vms, verdict: verdictOf(nodes, vms) };
+}
+
+export function verdictOf(nodes: readonly NodeVerification[], vms: readonly VmVerification[]): VerifyReport['verdict'] {
+  const all = [...nodes, ...vms];
+  if (all.some((x) => x.error)) return 'error';
+  if (all.some((x) => x.checks.some((c) => c.status === 'fail'))) return 'drift';
+  return 'compliant';
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { quorumFromApi, quorumFromPvecm, rebootBudget } from '../../src/engine/quorum.js';
+
+const policy = { maxUnavailable: 1, allowQuorumLoss: false };
+const status = (n: number, online: number, quorate = true) => [
+  { type: 'cluster', name: 'c', nodes: n, quorate: quorate ? 1 : 0 },
+  ...Array.from({ length: n }, (_, i) => ({ type: 'node', name: `pve${i + 1}`, online: i < online ? 1 : 0 })),
+];
+
+describe('rebootBudget', () => {
+  it('3-node cluster: one at a time', () => {
+    expect(rebootBudget(quorumFromApi(status(3, 3)), policy, false).allowed).toBe(1);
+  });
+  it('5-node cluster: quorum allows 2, maxUnavailable lowers it', () => {
+    const q = quorumFromApi(status(5, 5));
+    expect(rebootBudget(q, { ...policy, maxUnavailable: 5 }, false).allowed).toBe(2);
+    expect(rebootBudget(q, policy, false).allowed).toBe(1);
+  });
+  it('3-node cluster with one node already down: none', () => {
+    expect(rebootBudget(quorumFromApi(status(3, 2)), policy, false).allowed).toBe(0);
+  });
+  it('2-node cluster: refused unless opted in, never with HA', () => {
+    const q = quorumFromApi(status(2, 2));
+    expect(rebootBudget(q, policy, false).allowed).toBe(0);
+    expect(rebootBudget(q, { ...policy, allowQuorumLoss: true }, false).allowed).toBe(1);
+    expect(rebootBudget(q, { ...policy, allowQuorumLoss: true }, true).allowed).toBe(0);
+  });
+  it('standalone node: allowed', () => {
+    expect(rebootBudget(quorumFromApi([{ type: 'node', name: 'pve1', online: 1 }]), policy, false).allowed).toBe(1);
+  });
+  it('not quorate: none', () => {
+    expect(rebootBudget(quorumFromApi(status(3, 3, false)), policy, false).allowed).toBe(0);
+  });
+});
+
+describe('quorumFromPvecm', () => {
+  it('parses pvecm status with a QDevice vote', () => {
+    const text = 'Votequorum information\n----------------------\nExpected votes:   3\nHighest expected: 3\nTotal votes:      3\nQuorum:           2\nFlags:            Quorate Qdevice\n';
+    const q = quorumFromPvecm(`Quorate:          Yes\n${text}`, 0);
+    expect(q).toMatchObject({ standalone: false, quorate: true, totalVotes: 3, quorumVotes: 2 });
+    expect(rebootBudget(q!, policy, false).allowed).toBe(1);
+  });
+  it('treats the not-a-cluster error as standalone', () => {
+    const q = quorumFromPvecm("Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n", 2);
+    expect(q?.standalone).toBe(true);
+  });
+  it('returns null on garbage', () => {
+    expect(quorumFromPvecm('garbage', 0)).toBeNull();
+  });
+});
