@@ -132,8 +132,8 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot');
     const reboot = steps.find((s) => s.kind === 'reboot');
     if (fileAndRefresh.length > 0) {
-      await withNodeLock(host, node.ssh.sudo, async () => {
-        const r = await applyHostSteps(host, fileAndRefresh, { runId: ctx.runId, now: ctx.now, sudo: node.ssh.sudo, signal: ctx.signal, onStep: (m) => emit('step', m) });
+      await withNodeLock(host, async () => {
+        const r = await applyHostSteps(host, fileAndRefresh, { runId: ctx.runId, now: ctx.now, signal: ctx.signal, onStep: (m) => emit('step', m) });
         stepsDone += r.stepsDone;
       });
     }

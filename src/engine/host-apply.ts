@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { RemoteCommandError } from '../errors.js';
 import type { HostStep } from '../operations/types.js';
-import { atomicWrite, backupPathFor, cmd, releaseLock, removeFile, render, STATE_DIR, takeLock, withSudo, type Script } from '../transport/shell.js';
+import { atomicWrite, backupPathFor, cmd, releaseLock, removeFile, render, STATE_DIR, takeLock, type Script } from '../transport/shell.js';
 import type { RemoteHost } from '../transport/types.js';
 
 export interface ManifestEntry {
@@ -43,7 +43,6 @@ const sha = (s: string | null): string | null => (s === null ? null : createHash
 export interface HostApplyOptions {
   readonly runId: string;
   readonly now: () => Date;
-  readonly sudo: boolean;
   readonly onStep?: (message: string) => void;
   readonly signal?: AbortSignal;
 }
@@ -53,9 +52,9 @@ export interface HostApplyResult {
   readonly manifest: Manifest;
 }
 
-/** Run a script, throwing RemoteCommandError with the command's stderr on failure. */
-export async function run(host: RemoteHost, script: Script, what: string, sudo: boolean, stdin?: string, timeoutMs = 600_000): Promise<string> {
-  const r = await host.exec(withSudo(script, sudo), { stdin, timeoutMs });
+/** Run a script (the transport adds sudo for non-root logins), throwing RemoteCommandError with the command's stderr on failure. */
+export async function run(host: RemoteHost, script: Script, what: string, stdin?: string, timeoutMs = 600_000): Promise<string> {
+  const r = await host.exec(script, { stdin, timeoutMs });
   if (r.code !== 0) {
     const detail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ');
     throw new RemoteCommandError(`${what} failed (exit ${r.code ?? 'none: connection lost'})${detail ? `: ${detail}` : ''}`, r.code, r.stderr, { node: host.node, step: what });
@@ -63,8 +62,8 @@ export async function run(host: RemoteHost, script: Script, what: string, sudo: 
   return r.stdout;
 }
 
-export async function withNodeLock<T>(host: RemoteHost, sudo: boolean, fn: () => Promise<T>): Promise<T> {
-  const r = await host.exec(withSudo(takeLock(), sudo));
+export async function withNodeLock<T>(host: RemoteHost, fn: () => Promise<T>): Promise<T> {
+  const r = await host.exec(takeLock());
   if (r.code !== 0) {
     throw new RemoteCommandError(
       'another pve-passthrough run holds this node (/run/pve-passthrough.lock exists)',
@@ -76,7 +75,7 @@ export async function withNodeLock<T>(host: RemoteHost, sudo: boolean, fn: () =>
   try {
     return await fn();
   } finally {
-    await host.exec(withSudo(releaseLock(), sudo)).catch(() => undefined);
+    await host.exec(releaseLock()).catch(() => undefined);
   }
 }
 
@@ -94,31 +93,31 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
     const backup = existed ? backupPathFor(o.runId, step.path) : null;
     if (step.kind === 'write-file') {
       o.onStep?.(`write ${step.path}`);
-      await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, backupTo: backup ?? undefined }), `write ${step.path}`, o.sudo, step.after);
+      await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, backupTo: backup ?? undefined }), `write ${step.path}`, step.after);
       manifest.files.push({ path: step.path, existed, backup, sha256Before: sha(step.before), sha256After: sha(step.after), mode: step.mode, uid: step.uid, gid: step.gid });
     } else {
       o.onStep?.(`remove ${step.path}`);
-      await run(host, removeFile(step.path, backup ?? undefined), `remove ${step.path}`, o.sudo);
+      await run(host, removeFile(step.path, backup ?? undefined), `remove ${step.path}`);
       manifest.files.push({ path: step.path, existed, backup, sha256Before: sha(step.before), sha256After: null, mode: '0644', uid: 0, gid: 0 });
     }
     written.push(step);
     done++;
     // The manifest is rewritten after every file, so an interrupted run can still be rolled back.
-    await run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', o.sudo, `${JSON.stringify(manifest, null, 1)}\n`);
+    await run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', `${JSON.stringify(manifest, null, 1)}\n`);
   }
 
   const refreshed: Extract<HostStep, { kind: 'refresh' }>[] = [];
   for (const step of refreshes) {
     o.onStep?.(REFRESH_ARGV[step.command].join(' '));
     try {
-      await run(host, render(cmd(REFRESH_ARGV[step.command])) as Script, REFRESH_ARGV[step.command].join(' '), o.sudo);
+      await run(host, render(cmd(REFRESH_ARGV[step.command])) as Script, REFRESH_ARGV[step.command].join(' '));
       refreshed.push(step);
       done++;
     } catch (err) {
-      await restoreWritten(host, written, o.sudo);
+      await restoreWritten(host, written);
       // Match the boot files to the restored configuration again.
       for (const r of refreshes) {
-        await run(host, render(cmd(REFRESH_ARGV[r.command])) as Script, `${REFRESH_ARGV[r.command].join(' ')} (after restore)`, o.sudo).catch(() => undefined);
+        await run(host, render(cmd(REFRESH_ARGV[r.command])) as Script, `${REFRESH_ARGV[r.command].join(' ')} (after restore)`).catch(() => undefined);
       }
       const e = err as RemoteCommandError;
       throw new RemoteCommandError(
@@ -132,15 +131,15 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
   return { stepsDone: done, manifest };
 }
 
-async function restoreWritten(host: RemoteHost, written: readonly Extract<HostStep, { kind: 'write-file' | 'remove-file' }>[], sudo: boolean): Promise<void> {
+async function restoreWritten(host: RemoteHost, written: readonly Extract<HostStep, { kind: 'write-file' | 'remove-file' }>[]): Promise<void> {
   for (const step of [...written].reverse()) {
     if (step.before === null) {
-      await run(host, removeFile(step.path), `restore ${step.path}`, sudo);
+      await run(host, removeFile(step.path), `restore ${step.path}`);
     } else {
       const mode = step.kind === 'write-file' ? step.mode : '0644';
       const uid = step.kind === 'write-file' ? step.uid : 0;
       const gid = step.kind === 'write-file' ? step.gid : 0;
-      await run(host, atomicWrite(step.path, { mode, uid, gid }), `restore ${step.path}`, sudo, step.before);
+      await run(host, atomicWrite(step.path, { mode, uid, gid }), `restore ${step.path}`, step.before);
     }
   }
 }

@@ -68,7 +68,7 @@ export async function planNode(ctx: EngineContext, cluster: Cluster, node: Node)
 
 export async function readFacts(ctx: EngineContext, cluster: Cluster, node: Node): Promise<HostFacts> {
   const host = await ctx.conn.logged(cluster, node);
-  return gatherHostFacts(host, { nonce: ctx.nonce(), connectedAddress: node.ssh.host, sudo: node.ssh.sudo });
+  return gatherHostFacts(host, { nonce: ctx.nonce(), connectedAddress: node.ssh.host });
 }
 
 /** Pure: the node's plan from its facts and the cluster's reboot policy. */

@@ -8,7 +8,7 @@
  */
 import type { Cluster, Node } from '../inventory/schema.js';
 import { SafetyError } from '../errors.js';
-import { cmd, render, withSudo, type Script } from '../transport/shell.js';
+import { cmd, render, type Script } from '../transport/shell.js';
 import { quorumFromApi, quorumFromPvecm, rebootBudget, type QuorumInfo } from './quorum.js';
 import type { EngineContext } from './context.js';
 import type { NodePlan } from './types.js';
@@ -31,7 +31,7 @@ export class RebootGate {
       const stoppedGuests = await this.handleGuests(node, say);
       const { rebootAndWait } = await import('../transport/ssh/index.js');
       const host = await this.ctx.conn.ssh(this.cluster, node);
-      const bootIdBefore = (await host.exec(withSudo(render(cmd(['cat', '/proc/sys/kernel/random/boot_id'])) as Script, node.ssh.sudo))).stdout.trim();
+      const bootIdBefore = (await host.exec(render(cmd(['cat', '/proc/sys/kernel/random/boot_id'])) as Script)).stdout.trim();
       say('rebooting');
       const timeoutMs = this.cluster.policy.rebootTimeoutSeconds * 1000;
       await rebootAndWait(host, { bootIdBefore, timeoutMs, pollMs: Math.min(this.ctx.pollMs, 2000) });
@@ -81,7 +81,7 @@ export class RebootGate {
       return { quorum: quorumFromApi(status), haActive };
     }
     const host = await this.ctx.conn.logged(this.cluster, node);
-    const r = await host.exec(withSudo(render(cmd(['pvecm', 'status'], { mergeErrors: true })) as Script, node.ssh.sudo));
+    const r = await host.exec(render(cmd(['pvecm', 'status'], { mergeErrors: true })) as Script);
     const q = quorumFromPvecm(r.stdout, r.code ?? 1);
     if (!q) throw new SafetyError('E_QUORUM', 'could not read quorum (`pvecm status` gave no usable answer)', { node: node.name, step: 'reboot gate', fix: 'add the cluster\'s API to the inventory, or check corosync on the node' });
     return { quorum: q, haActive: false };

@@ -9,7 +9,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { InputError, SafetyError } from '../errors.js';
 import type { HostStep } from '../operations/types.js';
 import type { RemoteHost } from '../transport/types.js';
-import { assertRemotePath, batch, cmd, parseBatch, STATE_DIR, withSudo } from '../transport/shell.js';
+import { assertRemotePath, batch, cmd, parseBatch, STATE_DIR } from '../transport/shell.js';
 import { createContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { applyHostSteps, withNodeLock, type Manifest } from './host-apply.js';
@@ -43,9 +43,8 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
   const files: RollbackReport['files'][number][] = [];
   try {
     const host = await ctx.conn.logged(cluster, node);
-    const sudo = node.ssh.sudo;
     const nonce = ctx.nonce();
-    const list = parseBatch((await host.exec(withSudo(batch([{ key: 'manifests', cmd: cmd(['printf', '%s\\n', `${STATE_DIR}/backups/*/manifest.json`], { raw: [2] }) }], nonce), sudo))).stdout, nonce);
+    const list = parseBatch((await host.exec(batch([{ key: 'manifests', cmd: cmd(['printf', '%s\\n', `${STATE_DIR}/backups/*/manifest.json`], { raw: [2] }) }], nonce))).stdout, nonce);
     const runs = (list.get('manifests')?.output ?? '')
       .split('\n')
       .map((l) => /\/backups\/([A-Za-z0-9_.-]+)\/manifest\.json$/.exec(l.trim())?.[1])
@@ -55,13 +54,13 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
     if (!restoredRun || !runs.includes(restoredRun)) {
       throw new InputError(o.run ? `no backups of run ${o.run} on ${node.name}` : `no pve-passthrough backups on ${node.name}: nothing to roll back`, [], { node: node.name, fix: runs.length ? `choose one of: ${runs.join(', ')}` : undefined });
     }
-    const manifest = await readManifest(host, restoredRun, sudo, ctx.nonce());
+    const manifest = await readManifest(host, restoredRun, ctx.nonce());
     const facts = await readFacts(ctx, cluster, node);
     const steps: HostStep[] = [];
     for (const f of manifest.files) {
-      const current = facts.files[f.path]?.content ?? (await readOne(host, f.path, sudo, ctx.nonce()));
+      const current = facts.files[f.path]?.content ?? (await readOne(host, f.path, ctx.nonce()));
       if (f.existed && f.backup) {
-        const content = await readOne(host, assertRemotePath(f.backup), sudo, ctx.nonce());
+        const content = await readOne(host, assertRemotePath(f.backup), ctx.nonce());
         if (content === null) throw new SafetyError('E_BACKUP_MISSING', `backup ${f.backup} is missing`, { node: node.name, step: 'rollback' });
         if (f.sha256Before && createHash('sha256').update(content).digest('hex') !== f.sha256Before) {
           throw new SafetyError('E_BACKUP_CHECKSUM', `backup ${f.backup} does not match its checksum in the manifest`, { node: node.name, step: 'rollback', fix: 'inspect the backup by hand; nothing was changed' });
@@ -82,8 +81,8 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
     }
     let stepsDone = 0;
     if (steps.length > 0) {
-      await withNodeLock(host, sudo, async () => {
-        stepsDone = (await applyHostSteps(host, steps, { runId: ctx.runId, now: ctx.now, sudo, signal: ctx.signal, onStep: (m) => say('step', m) })).stepsDone;
+      await withNodeLock(host, async () => {
+        stepsDone = (await applyHostSteps(host, steps, { runId: ctx.runId, now: ctx.now, signal: ctx.signal, onStep: (m) => say('step', m) })).stepsDone;
       });
     }
     let rebooted = false;
@@ -105,14 +104,14 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
   }
 }
 
-async function readOne(host: RemoteHost, path: string, sudo: boolean, nonce: string): Promise<string | null> {
-  const out = parseBatch((await host.exec(withSudo(batch([{ key: 'file', cmd: cmd(['cat', assertRemotePath(path)]) }], nonce), sudo))).stdout, nonce);
+async function readOne(host: RemoteHost, path: string, nonce: string): Promise<string | null> {
+  const out = parseBatch((await host.exec(batch([{ key: 'file', cmd: cmd(['cat', assertRemotePath(path)]) }], nonce))).stdout, nonce);
   const s = out.get('file');
   return s && s.rc === 0 ? s.output : null;
 }
 
-async function readManifest(host: RemoteHost, run: string, sudo: boolean, nonce: string): Promise<Manifest> {
-  const text = await readOne(host, `${STATE_DIR}/backups/${run}/manifest.json`, sudo, nonce);
+async function readManifest(host: RemoteHost, run: string, nonce: string): Promise<Manifest> {
+  const text = await readOne(host, `${STATE_DIR}/backups/${run}/manifest.json`, nonce);
   try {
     const m = JSON.parse(text ?? '') as Manifest;
     if (m.version !== 1 || !Array.isArray(m.files)) throw new Error('bad shape');

@@ -1,0 +1,38 @@
+/**
+ * Paths and markers of the files host operations read or write
+ * (docs/architecture.md, "Files the tool owns").
+ */
+
+export const MANAGED_HEADER = '# Managed by pve-passthrough. Changes here are overwritten.';
+
+export const GRUB_DROPIN = '/etc/default/grub.d/pve-passthrough.cfg';
+export const MODULES_LOAD_FILE = '/etc/modules-load.d/pve-passthrough.conf';
+export const MODPROBE_FILE = '/etc/modprobe.d/pve-passthrough.conf';
+export const OWNED_FILES: readonly string[] = [GRUB_DROPIN, MODULES_LOAD_FILE, MODPROBE_FILE];
+
+export const ETC_DEFAULT_GRUB = '/etc/default/grub';
+export const GRUB_D = '/etc/default/grub.d/';
+export const KERNEL_CMDLINE_FILE = '/etc/kernel/cmdline';
+export const ETC_MODULES = '/etc/modules';
+export const MODULES_LOAD_D = '/etc/modules-load.d/';
+export const MODPROBE_D = '/etc/modprobe.d/';
+
+/** Mode and owner of the files the tool creates. */
+export const OWNED_MODE = { mode: '0644', uid: 0, gid: 0 } as const;
+
+/** Every file whose change means the initramfs must be rebuilt (module loading and binding). */
+export function isInitramfsInput(path: string): boolean {
+  return path === ETC_MODULES || (path.startsWith(MODPROBE_D) && path.endsWith('.conf')) || (path.startsWith(MODULES_LOAD_D) && path.endsWith('.conf'));
+}
+
+export function isGrubInput(path: string): boolean {
+  return path === ETC_DEFAULT_GRUB || (path.startsWith(GRUB_D) && path.endsWith('.cfg'));
+}
+
+/** Thrown when a builder meets a value that must never reach a file on a host. */
+export class UnsafeContentError extends Error {
+  readonly code = 'E_UNSAFE_CONTENT';
+  constructor(what: string, value: string) {
+    super(`refusing to write ${what} ${JSON.stringify(value.slice(0, 80))}: it does not match the strict pattern`);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Pre-flight safety: fail closed. Node-level refusals stop every step for the
+ * node; device refusals leave that device out of the desired state.
+ *
+ * Node level:
+ * - facts.parseErrors non-empty (we cannot trust what we read);
+ * - IOMMU off in firmware (no DMAR/IVRS table and /sys/class/iommu empty):
+ *   no kernel parameter can fix that, so nothing changes;
+ * - the next kernel's version cannot be read (module and cmdline rules hang on it);
+ * - interrupt remapping known absent, unless allowUnsafeInterrupts (then a
+ *   warning and `allow_unsafe_interrupts=1` in the modprobe file).
+ * Device level:
+ * - not in lspci; a bridge; hardware id differs from the declared `id`;
+ * - it, a function of its slot, anything in its IOMMU group, or (with ids=
+ *   binding) any device sharing its id is needed by the host;
+ * - its IOMMU group holds another endpoint that is not a function of the
+ *   same slot, not a bridge and not declared too, unless allowAcsOverride;
+ * - it asks to blacklist the driver of the boot VGA device;
+ * - ids= binding with an undeclared twin (see driver-binding.ts).
+ * Warnings: not a PVE host; `amd_iommu=on` leftover; devices in use.
+ */
+import type { HostFacts, HostNeedReason, PciDevice } from '../../facts/host/types.js';
+import type { Device, Node } from '../../inventory/schema.js';
+import type { Refusal, Warning } from '../types.js';
+import { splitCmdline } from './cmdline-tokens.js';
+import { type Binding, coveredAddresses, findPci, functionsOf, isRefusal, resolveBinding, slotOf } from './driver-binding.js';
+import { parseKernelRelease } from './kernel-version.js';
+import { normalizeModule } from './vfio-modules.js';
+
+export interface SafetyResult {
+  /** Refusals that stop the node: no steps at all. */
+  readonly nodeRefusals: readonly Refusal[];
+  /** true when nothing may change on the node (node refusals, or IOMMU off in firmware). */
+  readonly frozen: boolean;
+  readonly deviceRefusals: readonly Refusal[];
+  readonly refusedAddresses: ReadonlySet<string>;
+  readonly bindings: ReadonlyMap<string, Binding>;
+  readonly warnings: readonly Warning[];
+  readonly unsafeInterrupts: boolean;
+}
+
+export function firmwareIommuOff(facts: HostFacts): boolean {
+  return !facts.iommu.active && facts.iommu.units.length === 0 && facts.iommu.firmwareTable === null;
+}
+
+export function describeNeed(address: string, r: HostNeedReason): string {
+  const iface = 'iface' in r ? ` via ${r.iface}` : '';
+  return `${address} carries ${r.kind}${iface} (${r.detail})`;
+}
+
+/** Other endpoints in the device's IOMMU group that would go to the guest with it. */
+export function groupIntruders(device: Device, facts: HostFacts, covered: ReadonlySet<string>): PciDevice[] {
+  const own = findPci(facts, device.address);
+  if (!own || own.iommuGroup === null) return [];
+  const slot = slotOf(device.address);
+  return facts.pci.filter((p) => p.iommuGroup === own.iommuGroup && p.address !== own.address
+    && !p.isBridge && slotOf(p.address) !== slot && !covered.has(p.address));
+}
+
+export function checkNode(node: Node, facts: HostFacts): { refusals: Refusal[]; frozen: boolean; warnings: Warning[]; unsafeInterrupts: boolean } {
+  const subject = `node ${node.name}`;
+  const refusals: Refusal[] = [];
+  const warnings: Warning[] = [];
+  let frozen = false;
+  let unsafeInterrupts = false;
+  const hasDevices = node.devices.length > 0;
+  if (facts.pveVersion === null) warnings.push({ subject, message: 'not PVE (pveversion missing), carrying on as plain Debian' });
+  if (splitCmdline(facts.procCmdline).includes('amd_iommu=on')) {
+    warnings.push({ subject, message: 'amd_iommu=on on the running command line is a harmless leftover (the option has no "on" value)' });
+  }
+  if (facts.parseErrors.length) {
+    refusals.push({
+      subject,
+      reason: `facts could not be read cleanly (${facts.parseErrors.length} problem(s), first: ${facts.parseErrors[0]}); nothing is written on a host we cannot read`,
+      fix: 'look at the host output with `pve-passthrough devices --debug`, fix or report it, then plan again',
+    });
+  }
+  if (firmwareIommuOff(facts)) {
+    frozen = true;
+    const msg = 'the IOMMU is off in the firmware: no DMAR/IVRS ACPI table and /sys/class/iommu is empty; no kernel parameter can turn it on';
+    if (hasDevices) refusals.push({ subject, reason: msg, fix: 'enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the BIOS/UEFI setup, boot, then plan again' });
+    else warnings.push({ subject, message: `${msg}; changing nothing` });
+  }
+  if (parseKernelRelease(facts.kernel.next) === null) {
+    refusals.push({ subject, reason: `cannot read the version of the next kernel ${JSON.stringify(facts.kernel.next.slice(0, 60))}`, fix: 'check `proxmox-boot-tool kernel list` and the kernel pins' });
+  }
+  if (hasDevices && facts.iommu.interruptRemapping === false) {
+    if (node.allowUnsafeInterrupts) {
+      unsafeInterrupts = true;
+      warnings.push({ subject, message: 'interrupt remapping is absent; allow_unsafe_interrupts=1 is set as asked (a guest could inject interrupts into the host)' });
+    } else {
+      refusals.push({
+        subject,
+        reason: 'interrupt remapping is absent (no DMAR-IR/AMD-Vi remapping line in dmesg); vfio refuses to attach devices without it',
+        fix: 'enable interrupt remapping / x2APIC in the firmware, or set "allowUnsafeInterrupts": true if you accept the risk',
+      });
+    }
+  } else if (hasDevices && facts.iommu.interruptRemapping === null && facts.iommu.active) {
+    warnings.push({ subject, message: 'no dmesg evidence of interrupt remapping either way (ring buffer may have wrapped)' });
+  }
+  return { refusals, frozen: frozen || refusals.length > 0, warnings, unsafeInterrupts };
+}
+
+/** Reasons one device may not be given away; `covered` = addresses of the devices still planned. */
+export function checkDevice(node: Node, device: Device, facts: HostFacts, covered: ReadonlySet<string>): { refusals: Refusal[]; warnings: Warning[]; binding: Binding | null } {
+  const subject = `device ${device.address}`;
+  const refusals: Refusal[] = [];
+  const warnings: Warning[] = [];
+  const pci = findPci(facts, device.address);
+  if (!pci) {
+    return { refusals: [{ subject, reason: 'not found in lspci on this host', fix: 'list the host\'s devices with `pve-passthrough devices` and correct the address' }], warnings, binding: null };
+  }
+  if (pci.isBridge) refusals.push({ subject, reason: `is a bridge/port (class ${pci.classCode}), not an endpoint`, fix: 'declare the endpoint behind it' });
+  if (device.id !== undefined && device.id !== pci.id) {
+    refusals.push({ subject, reason: `hardware says ${pci.id}, the inventory expects ${device.id}`, fix: 'the card moved or the address is wrong: check `pve-passthrough devices`' });
+  }
+  const fns = functionsOf(device, facts);
+  const resolved = resolveBinding(device, facts, covered);
+  const binding = isRefusal(resolved) ? null : resolved;
+  if (isRefusal(resolved)) refusals.push(resolved);
+
+  // Anything the host needs that would leave with this device.
+  const atRisk = new Map<string, string>();
+  for (const f of fns) atRisk.set(f.address, 'a function of the device');
+  if (pci.iommuGroup !== null) {
+    for (const p of facts.pci) if (p.iommuGroup === pci.iommuGroup && !atRisk.has(p.address)) atRisk.set(p.address, `in its IOMMU group ${pci.iommuGroup}`);
+  }
+  if (device.bind === 'ids' || (!isRefusal(resolved) && resolved.mode === 'ids')) {
+    const ids = new Set(fns.map((f) => f.id));
+    for (const p of facts.pci) if (ids.has(p.id) && !atRisk.has(p.address)) atRisk.set(p.address, `shares its vendor:device id (ids= binding)`);
+  }
+  const needs = [...atRisk].flatMap(([addr, how]) => (facts.hostNeeds[addr] ?? []).map((r) => `${describeNeed(addr, r)}, ${how}`));
+  if (needs.length) {
+    refusals.push({ subject, reason: `the host needs it: ${needs.join('; ')}`, fix: 'pick a device the host does not depend on, or move that function (network, disk, console) elsewhere first' });
+  }
+
+  const intruders = groupIntruders(device, facts, covered);
+  if (intruders.length) {
+    const list = intruders.map((p) => `${p.address} ${p.className} (${p.driver ?? 'no driver'})`).join(', ');
+    if (node.allowAcsOverride) {
+      warnings.push({ subject, message: `IOMMU group ${pci.iommuGroup} also holds ${list}; allowed by allowAcsOverride, and PVE binds the whole group to vfio-pci at VM start` });
+    } else {
+      refusals.push({ subject, reason: `IOMMU group ${pci.iommuGroup} also holds ${list}; starting the VM would take those from the host`, fix: 'use another slot, declare those devices too, or set "allowAcsOverride": true with a pcie_acs_override kernel parameter' });
+    }
+  } else if (pci.iommuGroup === null) {
+    warnings.push({ subject, message: 'no IOMMU group yet (the IOMMU is not active): isolation is checked again after the reboot' });
+  }
+
+  for (const b of device.blacklist) {
+    const vga = facts.pci.find((p) => p.bootVga && [p.driver, ...p.modules].some((m) => m !== null && normalizeModule(m) === normalizeModule(b)));
+    if (vga) refusals.push({ subject, reason: `blacklisting ${b} would take the driver of the boot console GPU ${vga.address}`, fix: `remove ${b} from "blacklist" (softdep is the default and is enough)` });
+  }
+
+  for (const f of fns) {
+    if (f.driver && f.driver !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `in use by ${f.driver} now; vfio-pci takes it at the next boot` });
+    if (f.driverOverride && f.driverOverride !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `driver_override is ${f.driverOverride}` });
+  }
+  return { refusals, warnings, binding };
+}
+
+/**
+ * Runs the device checks until no new device is refused: leaving one device
+ * out can turn its twin into an undeclared twin of another.
+ */
+export function checkSafety(node: Node, facts: HostFacts): SafetyResult {
+  const n = checkNode(node, facts);
+  const refused = new Map<string, Refusal[]>();
+  let warnings: Warning[] = [];
+  let bindings = new Map<string, Binding>();
+  for (let round = 0; round <= node.devices.length; round++) {
+    const covered = coveredAddresses(node.devices.filter((d) => !refused.has(d.address)), facts);
+    warnings = [];
+    bindings = new Map();
+    let grew = false;
+    for (const d of node.devices) {
+      if (refused.has(d.address)) continue; // once refused, stays refused (fail closed)
+      const r = checkDevice(node, d, facts, covered);
+      warnings.push(...r.warnings);
+      if (r.refusals.length) {
+        refused.set(d.address, r.refusals);
+        grew = true;
+      } else if (r.binding) {
+        bindings.set(d.address, r.binding);
+      }
+    }
+    if (!grew) break;
+  }
+  return {
+    nodeRefusals: n.refusals,
+    frozen: n.frozen,
+    deviceRefusals: node.devices.flatMap((d) => refused.get(d.address) ?? []),
+    refusedAddresses: new Set(refused.keys()),
+    bindings,
+    warnings: [...n.warnings, ...warnings],
+    unsafeInterrupts: n.unsafeInterrupts,
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * verifyHost: read-only checks of a node against its declaration, each with
+ * a stable id, pass/fail/na, a message and the evidence line it rests on.
+ *
+ *   iommu-active          /sys/class/iommu has units (what qemu-server checks)
+ *   interrupt-remapping   dmesg says remapping is on (or the operator allowed unsafe interrupts)
+ *   cmdline-token:<tok>   the token is in /proc/cmdline (running, not just configured)
+ *   vfio-modules          vfio, vfio_iommu_type1, vfio_pci in /proc/modules
+ *   device-bound:<bdf>    every passed function has driver vfio-pci, or none
+ *   group-isolated:<bdf>  no other endpoint in the IOMMU group (functions of the slot, bridges and declared devices are fine)
+ *   sibling-kept:<bdf>    an undeclared twin (same vendor:device) kept its host driver
+ *   config-applied        planHost would produce no steps
+ *   reboot-pending        configured state equals the running one (fail = a reboot is pending)
+ *   modules-load-ok       systemd-modules-load.service has not failed
+ * `na` when a check does not apply (e.g. no devices declared).
+ */
+import type { HostFacts, PciDevice } from '../../facts/host/types.js';
+import type { Node } from '../../inventory/schema.js';
+import type { Check } from '../types.js';
+import { splitCmdline } from './cmdline-tokens.js';
+import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './driver-binding.js';
+import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
+import { MODPROBE_FILE, MODULES_LOAD_FILE } from './paths.js';
+import { planHost } from './plan-host.js';
+import { checkSafety, groupIntruders } from './safety.js';
+import { normalizeModule, VFIO_MODULES } from './vfio-modules.js';
+
+const MAX_EVIDENCE = 400;
+const clip = (s: string) => (s.length > MAX_EVIDENCE ? `${s.slice(0, MAX_EVIDENCE)}…` : s);
+
+function driverLine(p: PciDevice): string {
+  return `${p.address} [${p.id}] ${p.driver ? `Kernel driver in use: ${p.driver}` : 'no kernel driver in use'}`;
+}
+
+/** Functions that the tool's modprobe file binds to vfio-pci at boot (by id or by address). */
+function configuredForVfio(facts: HostFacts, p: PciDevice): boolean {
+  const content = facts.files[MODPROBE_FILE]?.content ?? '';
+  return content.split('\n').some((l) =>
+    (l.startsWith('options vfio-pci ids=') && l.slice('options vfio-pci ids='.length).split(',').includes(p.id))
+    || (l.startsWith('install ') && l.includes(`/sys/bus/pci/devices/${p.address}/driver_override`)));
+}
+
+export function rebootPendingReasons(node: Node, facts: HostFacts): string[] {
+  const reasons: string[] = [];
+  const running = new Set(splitCmdline(facts.procCmdline));
+  const configured = configuredCmdline(facts);
+  if (configured) {
+    const conf = new Set(configured);
+    const want = desiredCmdlineTokens(node, facts, node.devices.length > 0).tokens;
+    // The tokens the tool itself may write are always compared: a removed one may still be running.
+    for (const t of new Set([...want, ...ownedCmdlineTokens(facts), 'intel_iommu=on', 'iommu=pt'])) {
+      if (conf.has(t) && !running.has(t)) reasons.push(`cmdline token ${t} is configured but missing from /proc/cmdline`);
+      if (!conf.has(t) && running.has(t) && !want.includes(t)) reasons.push(`cmdline token ${t} is running but no longer configured`);
+    }
+  }
+  const loaded = new Set(facts.modulesLoaded.map(normalizeModule));
+  const toLoad = (facts.files[MODULES_LOAD_FILE]?.content ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const notLoaded = toLoad.filter((m) => m !== 'vfio_virqfd' && !loaded.has(normalizeModule(m)));
+  if (notLoaded.length) reasons.push(`configured to load but not loaded: ${notLoaded.join(', ')}`);
+  for (const p of facts.pci) {
+    if (p.driver && p.driver !== 'vfio-pci' && configuredForVfio(facts, p)) reasons.push(`device ${p.address} is configured for vfio-pci but bound to ${p.driver}`);
+  }
+  return reasons;
+}
+
+export function verifyHost(node: Node, facts: HostFacts): Check[] {
+  const checks: Check[] = [];
+  const hasDevices = node.devices.length > 0;
+  const units = facts.iommu.units.join(' ');
+
+  checks.push(facts.iommu.active
+    ? { id: 'iommu-active', status: 'pass', message: `IOMMU active (${facts.iommu.units.length} unit(s))`, evidence: `/sys/class/iommu: ${units}` }
+    : { id: 'iommu-active', status: hasDevices ? 'fail' : 'na', message: facts.iommu.firmwareTable ? `IOMMU not active although the firmware has ${facts.iommu.firmwareTable}` : 'IOMMU off in the firmware (no DMAR/IVRS table)', evidence: '/sys/class/iommu is empty' });
+
+  const ir = facts.iommu.interruptRemapping;
+  const irEvidence = facts.iommu.evidence.find((l) => /DMAR-IR|AMD-Vi: Interrupt remapping|remapping/i.test(l));
+  checks.push(!hasDevices
+    ? { id: 'interrupt-remapping', status: 'na', message: 'no devices declared' }
+    : ir === true
+      ? { id: 'interrupt-remapping', status: 'pass', message: 'interrupt remapping enabled', ...(irEvidence ? { evidence: clip(irEvidence) } : {}) }
+      : ir === false
+        ? { id: 'interrupt-remapping', status: node.allowUnsafeInterrupts ? 'pass' : 'fail', message: node.allowUnsafeInterrupts ? 'interrupt remapping absent; allow_unsafe_interrupts opted in' : 'interrupt remapping absent', ...(irEvidence ? { evidence: clip(irEvidence) } : {}) }
+        : { id: 'interrupt-remapping', status: 'na', message: 'no dmesg evidence either way' });
+
+  const running = splitCmdline(facts.procCmdline);
+  for (const t of desiredCmdlineTokens(node, facts, hasDevices).tokens) {
+    const ok = running.includes(t);
+    checks.push({ id: `cmdline-token:${t}`, status: ok ? 'pass' : 'fail', message: ok ? `${t} is on the running command line` : `${t} missing from /proc/cmdline`, evidence: clip(facts.procCmdline.trim()) });
+  }
+
+  const loaded = new Set(facts.modulesLoaded.map(normalizeModule));
+  const missingMods = VFIO_MODULES.filter((m) => !loaded.has(m));
+  checks.push(!hasDevices
+    ? { id: 'vfio-modules', status: 'na', message: 'no devices declared' }
+    : { id: 'vfio-modules', status: missingMods.length ? 'fail' : 'pass', message: missingMods.length ? `not loaded: ${missingMods.join(', ')}` : 'vfio modules loaded', evidence: `/proc/modules: ${facts.modulesLoaded.filter((m) => m.startsWith('vfio')).join(' ') || '(no vfio modules)'}` });
+
+  const safety = checkSafety(node, facts);
+  const covered = coveredAddresses(node.devices, facts);
+  for (const d of node.devices) {
+    const fns = functionsOf(d, facts);
+    const refusal = safety.deviceRefusals.find((r) => r.subject === `device ${d.address}`);
+    if (fns.length === 0) checks.push({ id: `device-bound:${d.address}`, status: 'fail', message: 'device not found in lspci' });
+    for (const f of fns) {
+      const ok = f.driver === null || f.driver === 'vfio-pci';
+      checks.push({
+        id: `device-bound:${f.address}`,
+        status: ok ? 'pass' : 'fail',
+        message: ok ? (f.driver ? 'bound to vfio-pci' : 'no driver bound (PVE binds vfio-pci at VM start)') : `bound to ${f.driver}${refusal ? ` (refused: ${refusal.reason})` : ''}`,
+        evidence: clip(driverLine(f)),
+      });
+    }
+    const own = findPci(facts, d.address);
+    if (!own || own.iommuGroup === null) {
+      checks.push({ id: `group-isolated:${d.address}`, status: own && facts.iommu.active ? 'fail' : 'na', message: own ? 'no IOMMU group' : 'device not found' });
+    } else {
+      const intruders = groupIntruders(d, facts, covered);
+      const members = facts.pci.filter((p) => p.iommuGroup === own.iommuGroup).map((p) => p.address);
+      checks.push({
+        id: `group-isolated:${d.address}`,
+        status: intruders.length ? 'fail' : 'pass',
+        message: intruders.length ? `IOMMU group ${own.iommuGroup} also holds ${intruders.map((p) => p.address).join(', ')}` : `IOMMU group ${own.iommuGroup} holds only this slot (${slotOf(d.address)}), bridges or declared devices`,
+        evidence: clip(`/sys/kernel/iommu_groups/${own.iommuGroup}/devices: ${members.join(' ')}`),
+      });
+    }
+    for (const t of twinsOf(d, facts, covered)) {
+      const status = t.driver === 'vfio-pci' ? 'fail' : t.driver === null ? 'na' : 'pass';
+      checks.push({
+        id: `sibling-kept:${t.address}`,
+        status,
+        message: status === 'fail' ? `undeclared twin of ${d.address} was taken by vfio-pci` : status === 'na' ? 'undeclared twin has no driver bound (nothing to keep)' : `undeclared twin kept ${t.driver}`,
+        evidence: clip(driverLine(t)),
+      });
+    }
+  }
+
+  const plan = planHost(node, facts);
+  const blocked = plan.steps.length === 0 && plan.refused.some((r) => r.subject.startsWith('node ') || r.subject.startsWith('file '));
+  checks.push(blocked
+    ? { id: 'config-applied', status: 'fail', message: `cannot be planned: ${plan.refused.map((r) => r.reason).join('; ')}` }
+    : plan.steps.length === 0
+      ? { id: 'config-applied', status: 'pass', message: 'persistent configuration matches the declaration' }
+      : { id: 'config-applied', status: 'fail', message: `${plan.steps.length} step(s) pending`, evidence: clip(plan.steps.map((s) => ('path' in s ? `${s.kind} ${s.path}` : s.kind === 'refresh' ? s.command : s.kind)).join(', ')) });
+
+  const pending = rebootPendingReasons(node, facts);
+  checks.push({ id: 'reboot-pending', status: pending.length ? 'fail' : 'pass', message: pending.length ? pending.join('; ') : 'running state matches the configuration', evidence: `boot_id ${facts.bootId}` });
+
+  const failedLoad = facts.failedUnits.find((u) => u === 'systemd-modules-load.service' || u === 'systemd-modules-load');
+  checks.push({ id: 'modules-load-ok', status: failedLoad ? 'fail' : 'pass', message: failedLoad ? 'systemd-modules-load.service failed (a listed module does not exist?)' : 'systemd-modules-load.service did not fail', evidence: `systemctl --failed: ${facts.failedUnits.join(' ') || '(none)'}` });
+  return checks;
+}

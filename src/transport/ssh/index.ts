@@ -1,0 +1,7 @@
+/** SSH transport: one connection per host per run, host key checks, exec, reboot wait. */
+export { connectSsh, type SshConnectOptions } from './connect.js';
+export { SshHost, DEFAULT_MAX_OUTPUT_BYTES, type SshExecResult } from './ssh-host.js';
+export { rebootAndWait, REBOOT_SCRIPT, BOOT_ID_SCRIPT, type RebootableHost, type RebootWaitOptions } from './reboot.js';
+export { fingerprintOf, expandHome, decideKnownHosts, preferredHostKeyAlgorithms, type HostKeyPolicy, type KnownHostsDecision } from './host-key.js';
+export { checkHostKey, loadKnownHosts, knownHostsPath } from './host-key-check.js';
+export { parseKnownHosts, hostMatches, hostToken, knownHostsLine, type KnownHostsEntry, type KnownHostsFile } from './known-hosts.js';

@@ -1,0 +1,99 @@
+/**
+ * A RemoteHost over one ssh2 connection, reused for every exec (one channel
+ * each). Scripts are wrapped in `sudo -n sh -c` here when the host is a sudo
+ * host, so callers always pass the plain script.
+ */
+import type { Client as SshClient } from 'ssh2';
+import { SshError, type ErrorContext } from '../../errors.js';
+import { withSudo, type Script } from '../shell.js';
+import type { ExecOptions, ExecResult, RemoteHost } from '../types.js';
+import { ChannelLimit } from './channel-limit.js';
+import { execOnChannel } from './exec-channel.js';
+import { bareHost, openClient, type SshConnectOptions } from './open-client.js';
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+const CLOSE_GRACE_MS = 2_000;
+
+export interface SshExecResult extends ExecResult {
+  /** The tool stopped the command at timeoutMs (code is null, stderr says so). */
+  readonly timedOut: boolean;
+}
+
+export class SshHost implements RemoteHost {
+  readonly node: string;
+  readonly sudo: boolean;
+  private client: SshClient | undefined;
+  private opened = 0;
+  private readonly limit: ChannelLimit;
+
+  constructor(private readonly options: SshConnectOptions) {
+    this.node = options.node;
+    this.sudo = options.sudo ?? false;
+    this.limit = new ChannelLimit(options.maxChannels ?? 8);
+  }
+
+  /** `host:port` as connected to, for messages. */
+  get address(): string {
+    return `${bareHost(this.options.host)}:${this.options.port}`;
+  }
+
+  get connectionsOpened(): number {
+    return this.opened;
+  }
+
+  /** False after close(), after the server dropped us, or before the first connect. */
+  get isConnected(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Opens a fresh connection (closing any current one). Used at start and after a reboot. */
+  async reconnect(opts: { readyTimeoutMs?: number } = {}): Promise<void> {
+    await this.close();
+    const client = await openClient(this.options, opts.readyTimeoutMs);
+    this.opened++;
+    this.client = client;
+    client.once('close', () => {
+      if (this.client === client) this.client = undefined;
+    });
+  }
+
+  /**
+   * Runs the script (under sudo for sudo hosts). Non-zero exits are results,
+   * not errors. A timeout or a dropped connection gives `code: null` with the
+   * reason appended to stderr. Throws SshError when there is no connection,
+   * the channel is refused, or an output stream exceeds its cap.
+   */
+  async exec(script: Script, opts: ExecOptions = {}): Promise<SshExecResult> {
+    const release = await this.limit.acquire();
+    try {
+      const client = this.client;
+      const context: ErrorContext = { node: this.node, step: 'ssh exec' };
+      if (!client) {
+        throw new SshError('E_SSH_CLOSED', `no open SSH connection to ${this.node} at ${this.address}`, { ...context, fix: 'reconnect to the node' });
+      }
+      return await execOnChannel(client, withSudo(script, this.sudo), {
+        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        maxOutputBytes: this.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+        context,
+      });
+    } finally {
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    await new Promise<void>((resolve) => {
+      // A peer that vanished (rebooting host) never completes the goodbye: destroy after a grace period.
+      const force = setTimeout(() => client.destroy(), CLOSE_GRACE_MS);
+      client.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      client.end();
+    });
+  }
+}
