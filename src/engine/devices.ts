@@ -75,7 +75,7 @@ export async function devices(inventory: Inventory, options: EngineOptions = {})
           } catch (err) {
             return { cluster: c.name, node: n.name, iommuActive: null, devices: [], error: errorInfo(err, 'facts') };
           }
-        }, { throwOnTimeout: true }));
+        }));
       }
     }
     return await Promise.all(jobs);

@@ -2,6 +2,8 @@
  * plan: gather facts for every selected node and VM concurrently and compute
  * what would change. Reads only; nothing on a host or in the API is written.
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import PQueue from 'p-queue';
 import { errorInfo } from './errors.js';
 import type { Cluster, Node } from '../inventory/schema.js';
@@ -43,7 +45,7 @@ export async function planWith(ctx: EngineContext): Promise<Plan> {
 
 async function planCluster(ctx: EngineContext, cluster: Cluster): Promise<ClusterPlan> {
   const queue = new PQueue({ concurrency: ctx.concurrency });
-  const nodesP = Promise.all(selectedNodes(ctx, cluster).map((n) => queue.add(() => planNode(ctx, cluster, n), { throwOnTimeout: true })));
+  const nodesP = Promise.all(selectedNodes(ctx, cluster).map((n) => queue.add(() => planNode(ctx, cluster, n))));
   const vmsP = planClusterVms(ctx, cluster);
   const [nodes, vms] = await Promise.all([nodesP, vmsP]);
   return { name: cluster.name, nodes: nodes.map((n) => n.plan), vms: vms.vms, mappings: vms.mappings, warnings: vms.warnings };
@@ -66,9 +68,20 @@ export async function planNode(ctx: EngineContext, cluster: Cluster, node: Node)
   }
 }
 
+/** The IP the tool reaches the node at: the management NIC holds it. */
+async function addressOf(host: string): Promise<string | undefined> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare)) return bare;
+  try {
+    return (await lookup(bare)).address;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function readFacts(ctx: EngineContext, cluster: Cluster, node: Node): Promise<HostFacts> {
   const host = await ctx.conn.logged(cluster, node);
-  return gatherHostFacts(host, { nonce: ctx.nonce(), connectedAddress: node.ssh.host });
+  return gatherHostFacts(host, { nonce: ctx.nonce(), connectedAddress: await addressOf(node.ssh.host) });
 }
 
 /** Pure: the node's plan from its facts and the cluster's reboot policy. */

@@ -12,6 +12,7 @@ import { cmd, render, type Script } from '../transport/shell.js';
 import { quorumFromApi, quorumFromPvecm, rebootBudget, type QuorumInfo } from './quorum.js';
 import type { EngineContext } from './context.js';
 import type { NodePlan } from './types.js';
+import { guests } from './plan-vms.js';
 
 export class RebootGate {
   private inFlight = 0;
@@ -94,7 +95,7 @@ export class RebootGate {
       this.ctx.emit({ type: 'warning', subject: `node ${node.name}`, message: 'no API in the inventory: running guests were not checked before the reboot' });
       return [];
     }
-    const running = (await api.resources('vm')).filter((r) => r.node === node.name && r.status === 'running');
+    const running = (await guests(api)).filter((r) => r.node === node.name && r.status === 'running');
     if (running.length === 0) return [];
     const ids = running.map((r) => `${r.type === 'lxc' ? 'CT' : 'VM'} ${r.vmid}`).join(', ');
     if (this.cluster.policy.guests === 'refuse' || running.some((r) => r.type !== 'qemu')) {
@@ -136,7 +137,7 @@ export class RebootGate {
       if (status) {
         const me = status.find((s) => s.type === 'node' && s.name === node.name);
         const q = quorumFromApi(status);
-        if ((q.standalone || q.quorate) && (!me || me.online === 1 || me.online === true)) return;
+        if ((q.standalone || q.quorate) && (!me || (me.type === 'node' && me.online))) return;
       }
       if (Date.now() > deadline) {
         throw new SafetyError('E_REBOOT_TIMEOUT', `${node.name} answers SSH again but the cluster did not report it online and quorate in time`, { node: node.name, step: 'wait for cluster', fix: 'check corosync and pve-cluster on the node' });

@@ -4,6 +4,7 @@
  * after checking that the facts it was made from still hold.
  */
 import type { Check, HostStep, Refusal, Warning } from '../operations/types.js';
+import type { VmPlan as OpsVmPlan } from '../operations/vm/types.js';
 
 export interface NodePlan {
   readonly cluster: string;
@@ -22,27 +23,12 @@ export interface NodePlan {
   readonly error?: ErrorInfo;
 }
 
-export interface VmChange {
-  readonly key: string;
-  readonly before?: string;
-  readonly after?: string;
-}
-
-export interface VmPlan {
+/** A VM's plan: the pure VM planner's result plus where it is and how it runs. */
+export type VmPlan = OpsVmPlan & {
   readonly cluster: string;
-  readonly node: string;
-  readonly vmid: number;
-  readonly digest: string | null;
-  readonly set: Readonly<Record<string, string>>;
-  readonly delete: readonly string[];
-  readonly changes: readonly VmChange[];
-  /** none: nothing to do with power; pending: change waits for the next start; restart: shutdown -> apply -> start. */
-  readonly power: 'none' | 'pending' | 'restart';
   readonly status: 'running' | 'stopped' | 'unknown';
-  readonly refused: readonly Refusal[];
-  readonly warnings: readonly Warning[];
   readonly error?: ErrorInfo;
-}
+};
 
 export interface MappingPlan {
   readonly cluster: string;
@@ -128,12 +114,20 @@ export interface VmVerification {
   readonly error?: ErrorInfo;
 }
 
+export interface ClusterVerification {
+  readonly cluster: string;
+  /** Cluster-wide checks (PCI mappings). */
+  readonly checks: readonly Check[];
+  readonly error?: ErrorInfo;
+}
+
 export interface VerifyReport {
   readonly version: 1;
   readonly runId: string;
   readonly checkedAt: string;
   readonly nodes: readonly NodeVerification[];
   readonly vms: readonly VmVerification[];
+  readonly clusters: readonly ClusterVerification[];
   /** compliant: every check pass/na; drift: any fail; error: something could not be checked. */
   readonly verdict: 'compliant' | 'drift' | 'error';
 }

@@ -9,7 +9,7 @@ import { createContext, selectedClusters, selectedNodes, type EngineContext, typ
 import { errorInfo } from './errors.js';
 import { readFacts } from './plan.js';
 import { verifyClusterVms } from './plan-vms.js';
-import type { NodeVerification, VerifyReport, VmVerification } from './types.js';
+import type { ClusterVerification, NodeVerification, VerifyReport, VmVerification } from './types.js';
 
 export async function verify(inventory: Inventory, options: EngineOptions = {}): Promise<VerifyReport> {
   const ctx = createContext(inventory, options);
@@ -24,7 +24,7 @@ export async function verifyWith(ctx: EngineContext): Promise<VerifyReport> {
   ctx.emit({ type: 'phase', phase: 'verify', message: 'verifying' });
   const queue = new PQueue({ concurrency: ctx.concurrency });
   const nodeJobs: Promise<NodeVerification>[] = [];
-  const vmJobs: Promise<VmVerification[]>[] = [];
+  const vmJobs: Promise<{ vms: VmVerification[]; cluster: ClusterVerification | null }>[] = [];
   for (const cluster of selectedClusters(ctx)) {
     for (const node of selectedNodes(ctx, cluster)) {
       nodeJobs.push(queue.add(async (): Promise<NodeVerification> => {
@@ -38,17 +38,18 @@ export async function verifyWith(ctx: EngineContext): Promise<VerifyReport> {
           ctx.emit({ type: 'node', cluster: cluster.name, node: node.name, status: 'failed', message: error.message });
           return { cluster: cluster.name, node: node.name, checks: [], error };
         }
-      }, { throwOnTimeout: true }));
+      }));
     }
     vmJobs.push(verifyClusterVms(ctx, cluster));
   }
   const nodes = await Promise.all(nodeJobs);
-  const vms = (await Promise.all(vmJobs)).flat();
-  return { version: 1, runId: ctx.runId, checkedAt: ctx.now().toISOString(), nodes, vms, verdict: verdictOf(nodes, vms) };
+  const vmParts = await Promise.all(vmJobs);
+  const vms = vmParts.flatMap((p) => p.vms);
+  const clusters = vmParts.map((p) => p.cluster).filter((c): c is ClusterVerification => c !== null);
+  return { version: 1, runId: ctx.runId, checkedAt: ctx.now().toISOString(), nodes, vms, clusters, verdict: verdictOf([...nodes, ...vms, ...clusters]) };
 }
 
-export function verdictOf(nodes: readonly NodeVerification[], vms: readonly VmVerification[]): VerifyReport['verdict'] {
-  const all = [...nodes, ...vms];
+export function verdictOf(all: readonly { checks: readonly { status: string }[]; error?: unknown }[]): VerifyReport['verdict'] {
   if (all.some((x) => x.error)) return 'error';
   if (all.some((x) => x.checks.some((c) => c.status === 'fail'))) return 'drift';
   return 'compliant';

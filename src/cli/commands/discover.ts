@@ -4,6 +4,7 @@ import { SecretStore } from '../../inventory/secrets.js';
 import { EXIT } from '../exit-codes.js';
 import { emitReport, reportError, type GlobalFlags } from '../common.js';
 import { askSecret } from '../prompt.js';
+import type { GuestResource } from '../../engine/plan-vms.js';
 
 export interface DiscoverFlags extends GlobalFlags {
   api?: string;
@@ -29,9 +30,9 @@ export async function discoverCommand(f: DiscoverFlags): Promise<number> {
     const tls = f.tlsFingerprint ? { fingerprint: f.tlsFingerprint } : f.ca ? { ca: await readFile(f.ca, 'utf8') } : { system: true as const };
     const client = new PveClient({ baseUrl: f.api, tls, auth, timeoutMs: 30_000 });
     try {
-      const [status, resources] = await Promise.all([client.clusterStatus(), client.resources('vm')]);
-      const clusterItem = status.find((s) => s.type === 'cluster');
-      const nodes = status.filter((s) => s.type === 'node').sort((a, b) => String(a.name).localeCompare(String(b.name)));
+      const [status, resources] = await Promise.all([client.clusterStatus(), client.resources('vm') as Promise<unknown> as Promise<GuestResource[]>]);
+      const clusterItem = status.find((s): s is Extract<typeof s, { type: 'cluster' }> => s.type === 'cluster');
+      const nodes = status.filter((s): s is Extract<typeof s, { type: 'node' }> => s.type === 'node').sort((a, b) => String(a.name).localeCompare(String(b.name)));
       const inventory = {
         version: 1,
         clusters: [{

@@ -22,6 +22,10 @@ function rows(r: VerifyReport): Row[] {
     if (v.error) out.push({ cluster: v.cluster, node: v.node, vm: String(v.vmid), check: { id: 'reachable', status: 'fail', message: v.error.message } });
     for (const c of v.checks) out.push({ cluster: v.cluster, node: v.node, vm: String(v.vmid), check: c });
   }
+  for (const c of r.clusters ?? []) {
+    if (c.error) out.push({ cluster: c.cluster, node: '', vm: '', check: { id: 'api', status: 'fail', message: c.error.message } });
+    for (const k of c.checks) out.push({ cluster: c.cluster, node: '', vm: '', check: k });
+  }
   return out;
 }
 

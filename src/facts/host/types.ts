@@ -92,6 +92,32 @@ export interface ModprobeConfig {
   readonly options: readonly { readonly module: string; readonly options: string; readonly file: string }[];
 }
 
+/** One assignment to GRUB_CMDLINE_LINUX or GRUB_CMDLINE_LINUX_DEFAULT, in grub-mkconfig's sourcing order. */
+export interface GrubCmdlineAssignment {
+  readonly file: string;
+  /** 1-based line where the assignment starts. */
+  readonly line: number;
+  /** GRUB_CMDLINE_LINUX_DEFAULT or GRUB_CMDLINE_LINUX. */
+  readonly name: string;
+  /** Expanded value; null when it cannot be known (command substitution, inside if/for/case). */
+  readonly value: string | null;
+  /** Right-hand side as written, quotes included. */
+  readonly raw: string;
+  /** Refers to itself (`$GRUB_CMDLINE_LINUX_DEFAULT …`): extends rather than replaces. */
+  readonly selfReference: boolean;
+  readonly conditional: boolean;
+}
+
+/** What /etc/default/grub plus /etc/default/grub.d/*.cfg configure, evaluated like grub-mkconfig sources them. */
+export interface GrubFacts {
+  /** Effective values after sourcing every file; null when some assignment could not be evaluated. */
+  readonly cmdlineLinuxDefault: string | null;
+  readonly cmdlineLinux: string | null;
+  readonly assignments: readonly GrubCmdlineAssignment[];
+  /** Files sourced, in order (/etc/default/grub first, then grub.d/*.cfg in byte order). */
+  readonly order: readonly string[];
+}
+
 export interface HostFacts {
   readonly hostname: string;
   readonly cpuVendor: CpuVendor;
@@ -119,4 +145,6 @@ export interface HostFacts {
   readonly failedUnits: readonly string[];
   /** Problems met while parsing (garbled output); a non-empty list blocks writes. */
   readonly parseErrors: readonly string[];
+  /** Added by the facts parsers (optional): the GRUB command line as configured; absent when no GRUB defaults file exists. */
+  readonly grub?: GrubFacts;
 }

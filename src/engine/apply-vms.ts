@@ -1,0 +1,86 @@
+/**
+ * The API side of apply for one cluster, after its nodes: first the PCI
+ * mappings (planned again now, because a node that just got its IOMMU
+ * reports new groups), then each VM whose node is fine. A digest conflict
+ * re-plans that VM once (inside applyVmPlan).
+ */
+import type { Cluster } from '../inventory/schema.js';
+import { applyVmPlan } from '../operations/vm/apply-vm.js';
+import { planVm } from '../operations/vm/plan-vm.js';
+import type { EngineContext } from './context.js';
+import { errorInfo } from './errors.js';
+import { planMappingActions, readVmCurrent } from './plan-vms.js';
+import type { ApplyReport, ApplyVmResult, ClusterPlan, VmPlan } from './types.js';
+
+type MappingResult = ApplyReport['mappings'][number];
+
+export async function applyClusterVms(ctx: EngineContext, cluster: Cluster, cp: ClusterPlan, okNodes: ReadonlySet<string>): Promise<{ vms: ApplyVmResult[]; mappings: MappingResult[] }> {
+  const hasVmWork = cp.vms.some((v) => v.changes.length > 0 || v.power === 'restart' || v.error || v.refused.length);
+  if (!hasVmWork && cp.mappings.length === 0) return { vms: cp.vms.map((v) => unchanged(v)), mappings: [] };
+  const api = await ctx.conn.api(cluster);
+  if (!api) return { vms: [], mappings: [] };
+
+  const mappings: MappingResult[] = [];
+  let mappingsOk = true;
+  if (cp.mappings.length > 0) {
+    try {
+      const m = await planMappingActions(api, cluster);
+      for (const r of m.refused) {
+        mappingsOk = false;
+        mappings.push({ cluster: cluster.name, id: r.subject.replace(/^mapping /, ''), outcome: 'refused', message: r.reason });
+      }
+      for (const a of m.actions) {
+        if (a.kind === 'create') await api.createPciMapping({ id: a.id, map: a.map, description: a.description });
+        if (a.kind === 'update') await api.updatePciMapping(a.id, { map: a.map, description: a.description, digest: a.digest });
+        mappings.push({ cluster: cluster.name, id: a.id, outcome: a.kind === 'none' ? 'unchanged' : 'applied', message: a.kind === 'none' ? 'matches the hardware' : `${a.kind}d with ${a.map.length} node entr${a.map.length === 1 ? 'y' : 'ies'}` });
+      }
+    } catch (err) {
+      mappingsOk = false;
+      const e = errorInfo(err, 'mappings');
+      mappings.push({ cluster: cluster.name, id: '*', outcome: 'failed', message: e.message });
+    }
+  }
+
+  const vms: ApplyVmResult[] = [];
+  for (const v of cp.vms) {
+    const base = { cluster: cluster.name, node: v.node, vmid: v.vmid };
+    const emit = (status: 'start' | 'done' | 'failed' | 'skipped', message: string) => ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status, message });
+    if (v.error) { vms.push({ ...base, outcome: 'failed', message: v.error.message, error: v.error }); continue; }
+    if (v.refused.length) { vms.push({ ...base, outcome: 'refused', message: v.refused.map((r) => r.reason).join('; ') }); continue; }
+    if (v.changes.length === 0 && v.power !== 'restart') { vms.push(unchanged(v)); continue; }
+    if (!okNodes.has(v.node)) {
+      emit('skipped', `node ${v.node} did not apply cleanly`);
+      vms.push({ ...base, outcome: 'skipped', message: `skipped: node ${v.node} did not apply cleanly` });
+      continue;
+    }
+    const usesMapping = Object.values(v.set).some((val) => /(?:^|,)mapping=/.test(val));
+    if (usesMapping && !mappingsOk) {
+      vms.push({ ...base, outcome: 'skipped', message: 'skipped: its PCI mapping could not be applied' });
+      continue;
+    }
+    const desired = cluster.vms.find((d) => d.vmid === v.vmid)!;
+    emit('start', v.power === 'restart' ? 'shutdown, apply, start' : 'applying config');
+    try {
+      const replan = async () => {
+        const current = await readVmCurrent(api, v.node, v.vmid);
+        return planVm(desired, current, { mappings: cluster.mappings.map((m) => ({ id: m.id, nodes: m.nodes })), otherAssignments: [], authKind: api.authKind, hasRootTicket: api.hasRootTicket });
+      };
+      const r = await applyVmPlan(api, v, replan);
+      const pending = r.plan.power === 'pending';
+      const message = r.outcome === 'refused'
+        ? r.plan.refused.map((x) => x.reason).join('; ')
+        : `${r.actions.join(' → ') || 'nothing'}${r.replanned ? ' (re-planned once after a concurrent change)' : ''}${pending ? '; pending until the VM restarts' : ''}`;
+      emit(r.outcome === 'refused' ? 'failed' : 'done', message);
+      vms.push({ ...base, outcome: r.outcome === 'applied' && pending ? 'pending' : r.outcome, message });
+    } catch (err) {
+      const error = errorInfo(err, 'vm config');
+      emit('failed', error.message);
+      vms.push({ ...base, outcome: 'failed', message: error.message, error });
+    }
+  }
+  return { vms, mappings };
+}
+
+function unchanged(v: VmPlan): ApplyVmResult {
+  return { cluster: v.cluster, node: v.node, vmid: v.vmid, outcome: 'unchanged', message: 'nothing to do' };
+}

@@ -1,0 +1,183 @@
+/**
+ * The API side of plan and verify for one cluster: read each declared VM
+ * (config with pending merged, pending list, status), the other VMs' hostpci
+ * entries on the same nodes (a device may already be taken), and the PCI
+ * mappings with the hardware they point at. Reads only.
+ */
+import PQueue from 'p-queue';
+import type { Cluster } from '../inventory/schema.js';
+import { isHostpciKey } from '../formats/hostpci.js';
+import { parseMapEntry } from '../formats/mapping.js';
+import { planMappings, type HardwareDevice, type MappingAction } from '../operations/vm/mapping-plan.js';
+import { planVm } from '../operations/vm/plan-vm.js';
+import { verifyMappings, verifyVm } from '../operations/vm/verify-vm.js';
+import type { MappingNodes, OtherAssignment, VmCurrent } from '../operations/vm/types.js';
+import type { Warning } from '../operations/types.js';
+import type { PveClient } from '../transport/pve/index.js';
+import { selectedVms, type EngineContext } from './context.js';
+import { errorInfo } from './errors.js';
+import type { ClusterVerification, MappingPlan, VmPlan, VmVerification } from './types.js';
+
+/** The fields of a /cluster/resources item the engine uses. */
+export interface GuestResource {
+  readonly type: 'qemu' | 'lxc' | string;
+  readonly vmid: number;
+  readonly node: string;
+  readonly status: string;
+  readonly name?: string;
+  readonly template?: number;
+}
+
+export async function guests(api: PveClient): Promise<GuestResource[]> {
+  return (await api.resources('vm')) as unknown as GuestResource[];
+}
+
+const API_CONCURRENCY = 8;
+
+export async function readVmCurrent(api: PveClient, node: string, vmid: number): Promise<VmCurrent> {
+  const [cfg, pending, status] = await Promise.all([api.vmConfig(node, vmid), api.vmPending(node, vmid), api.vmStatus(node, vmid)]);
+  return { config: cfg.config, digest: cfg.digest, pending, status: status.status === 'running' ? 'running' : 'stopped' };
+}
+
+/** hostpci entries of every other VM on the given nodes. */
+async function otherAssignments(api: PveClient, all: readonly GuestResource[], nodes: ReadonlySet<string>, declared: ReadonlySet<number>): Promise<OtherAssignment[]> {
+  const q = new PQueue({ concurrency: API_CONCURRENCY });
+  const others = all.filter((g) => g.type === 'qemu' && nodes.has(g.node) && !declared.has(g.vmid));
+  const lists = await Promise.all(others.map((g) => q.add(async () => {
+    const { config } = await api.vmConfig(g.node, g.vmid);
+    return Object.entries(config).filter(([k]) => isHostpciKey(k)).map(([key, value]) => ({ vmid: g.vmid, node: g.node, key, value: String(value) }));
+  })));
+  return lists.flat();
+}
+
+async function readMappings(api: PveClient, cluster: Cluster): Promise<{ nodes: MappingNodes[]; existing: { id: string; map: string[]; description?: string; digest?: string }[] }> {
+  const existing = (await api.pciMappings()).map((m) => ({ id: m.id, map: [...m.map], description: m.description, digest: m.digest }));
+  const fromCluster: MappingNodes[] = existing.map((m) => {
+    const nodes: Record<string, string> = {};
+    for (const e of m.map) {
+      try {
+        const p = parseMapEntry(e);
+        if (p.path[0]) nodes[p.node] = p.path[0];
+      } catch {
+        // an entry this tool cannot read takes no part in planning
+      }
+    }
+    return { id: m.id, nodes };
+  });
+  const declared = cluster.mappings.map((m) => ({ id: m.id, nodes: m.nodes }));
+  return { nodes: [...declared, ...fromCluster.filter((c) => !declared.some((d) => d.id === c.id))], existing };
+}
+
+export async function planMappingActions(api: PveClient, cluster: Cluster): Promise<{ actions: MappingAction[]; refused: MappingPlanRefusal[]; warnings: Warning[] }> {
+  if (cluster.mappings.length === 0) return { actions: [], refused: [], warnings: [] };
+  const nodes = [...new Set(cluster.mappings.flatMap((m) => Object.keys(m.nodes)))];
+  const hardware: Record<string, HardwareDevice[]> = {};
+  await Promise.all(nodes.map(async (n) => {
+    try {
+      hardware[n] = await api.hardwarePci(n);
+    } catch {
+      // planMappings refuses the mapping and names the node
+    }
+  }));
+  const { existing } = await readMappings(api, cluster);
+  const r = planMappings(cluster.mappings, hardware, existing);
+  return { actions: [...r.actions], refused: [...r.refused], warnings: [...r.warnings] };
+}
+type MappingPlanRefusal = { subject: string; reason: string; fix?: string };
+
+export function toMappingPlans(cluster: string, actions: readonly MappingAction[]): MappingPlan[] {
+  return actions.map((a) => ({
+    cluster,
+    id: a.id,
+    action: a.kind,
+    map: a.map,
+    ...(a.kind === 'update' ? { before: a.before, digest: a.digest, description: a.description } : {}),
+    ...(a.kind === 'create' ? { description: a.description } : {}),
+  }));
+}
+
+export async function planClusterVms(ctx: EngineContext, cluster: Cluster): Promise<{ vms: VmPlan[]; mappings: MappingPlan[]; warnings: Warning[] }> {
+  const vms = selectedVms(ctx, cluster);
+  const wantMappings = cluster.mappings.length > 0 && !ctx.selection.nodes?.length;
+  if (vms.length === 0 && !wantMappings) return { vms: [], mappings: [], warnings: [] };
+  const api = await ctx.conn.api(cluster);
+  if (!api) return { vms: [], mappings: [], warnings: [{ subject: `cluster ${cluster.name}`, message: 'VMs or mappings are declared but there is no API section' }] };
+  const warnings: Warning[] = [];
+  let all: GuestResource[] = [];
+  let mappingNodes: MappingNodes[] = [];
+  let mappingPlans: MappingPlan[] = [];
+  try {
+    all = await guests(api);
+    if (vms.length > 0) mappingNodes = (await readMappings(api, cluster)).nodes;
+    if (wantMappings) {
+      const m = await planMappingActions(api, cluster);
+      mappingPlans = toMappingPlans(cluster.name, m.actions);
+      warnings.push(...m.warnings);
+      for (const r of m.refused) warnings.push({ subject: r.subject, message: `refused: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}` });
+    }
+  } catch (err) {
+    const error = errorInfo(err, 'read cluster');
+    return { vms: vms.map((v) => blankVmPlan(cluster.name, v.node, v.vmid, error)), mappings: [], warnings };
+  }
+  const others = await otherAssignments(api, all, new Set(vms.map((v) => v.node)), new Set(vms.map((v) => v.vmid))).catch(() => {
+    warnings.push({ subject: `cluster ${cluster.name}`, message: 'could not read the other VMs\' hostpci entries; devices already used elsewhere may go unnoticed' });
+    return [];
+  });
+  const q = new PQueue({ concurrency: API_CONCURRENCY });
+  const plans = await Promise.all(vms.map((v) => q.add(async (): Promise<VmPlan> => {
+    ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'start', message: 'reading config' });
+    try {
+      const where = all.find((g) => g.vmid === v.vmid && g.type === 'qemu');
+      if (!where) throw Object.assign(new Error(`VM ${v.vmid} does not exist in cluster ${cluster.name}`), { code: 'E_VM_MISSING' });
+      if (where.node !== v.node) throw Object.assign(new Error(`VM ${v.vmid} is on node ${where.node}, the inventory says ${v.node}`), { code: 'E_VM_NODE' });
+      const current = await readVmCurrent(api, v.node, v.vmid);
+      const p = planVm(v, current, { mappings: mappingNodes, otherAssignments: others, authKind: api.authKind, hasRootTicket: api.hasRootTicket });
+      ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'done', message: p.changes.length ? `${p.changes.length} change(s)` : 'nothing to do' });
+      return { ...p, cluster: cluster.name, status: current.status };
+    } catch (err) {
+      const error = errorInfo(err, 'read VM');
+      ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'failed', message: error.message });
+      return blankVmPlan(cluster.name, v.node, v.vmid, error);
+    }
+  })));
+  return { vms: plans, mappings: mappingPlans, warnings };
+}
+
+function blankVmPlan(cluster: string, node: string, vmid: number, error: VmPlan['error']): VmPlan {
+  return { cluster, node, vmid, status: 'unknown', set: {}, delete: [], digest: '', changes: [], power: 'none', shutdown: { timeoutSeconds: 0, allowStop: false }, before: {}, warnings: [], refused: [], error };
+}
+
+export async function verifyClusterVms(ctx: EngineContext, cluster: Cluster): Promise<{ vms: VmVerification[]; cluster: ClusterVerification | null }> {
+  const vms = selectedVms(ctx, cluster);
+  const wantMappings = cluster.mappings.length > 0 && !ctx.selection.nodes?.length;
+  if (vms.length === 0 && !wantMappings) return { vms: [], cluster: null };
+  const api = await ctx.conn.api(cluster).catch(() => null);
+  if (!api) {
+    const error = { code: 'E_API', message: `cannot reach the API of cluster ${cluster.name}` };
+    return { vms: vms.map((v) => ({ cluster: cluster.name, node: v.node, vmid: v.vmid, checks: [], error })), cluster: null };
+  }
+  const q = new PQueue({ concurrency: API_CONCURRENCY });
+  const vmResults = await Promise.all(vms.map((v) => q.add(async (): Promise<VmVerification> => {
+    try {
+      const [cfg, pending, status] = await Promise.all([api.vmConfig(v.node, v.vmid, { current: true }), api.vmPending(v.node, v.vmid), api.vmStatus(v.node, v.vmid)]);
+      const checks = verifyVm(v, { config: cfg.config, pending, status: status.status === 'running' ? 'running' : 'stopped', runningMachine: status['running-machine'] });
+      ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'done', message: `${checks.filter((c) => c.status === 'fail').length} failing check(s)` });
+      return { cluster: cluster.name, node: v.node, vmid: v.vmid, checks };
+    } catch (err) {
+      const error = errorInfo(err, 'read VM');
+      ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'failed', message: error.message });
+      return { cluster: cluster.name, node: v.node, vmid: v.vmid, checks: [], error };
+    }
+  })));
+  let clusterResult: ClusterVerification | null = null;
+  if (wantMappings) {
+    try {
+      const m = await planMappingActions(api, cluster);
+      const checks = [...verifyMappings(m.actions), ...m.refused.map((r) => ({ id: `${r.subject.replace(/^mapping /, 'mapping:')}`, status: 'fail' as const, message: r.reason }))];
+      clusterResult = { cluster: cluster.name, checks };
+    } catch (err) {
+      clusterResult = { cluster: cluster.name, checks: [], error: errorInfo(err, 'read mappings') };
+    }
+  }
+  return { vms: vmResults, cluster: clusterResult };
+}

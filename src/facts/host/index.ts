@@ -1,0 +1,10 @@
+/** Host facts: the batched read script, its parsers, and the assembled HostFacts. */
+export * from './types.js';
+export { factsSections, factsSectionKeys, OWNED_FILES, OWNED_FILE_PATHS, READ_FILES, READ_DIRS, READ_DIR_GLOBS } from './script.js';
+export { assembleHostFacts, type AssembleContext } from './assemble.js';
+export { gatherHostFacts, readFactSections, type GatherOptions } from './gather.js';
+export { factsFingerprint, canonicalJson } from './fingerprint.js';
+export { kernelAtLeast, compareKernels, nextKernel } from './parse-kernel.js';
+export { tokenizeCmdline, parseProcCmdline, cmdlineHas, type CmdlineToken } from './parse-proc-cmdline.js';
+export { evaluateGrub, sourceGrubFile, grubSourceOrder } from './parse-grub-default.js';
+export { normalizeModule, sameModule } from './parse-modprobe.js';

@@ -1,0 +1,119 @@
+/**
+ * `lspci -nnk -D` -> devices (host-level.md §3.6). Each device is a block: a
+ * header line at column 0, then tab-indented lines. Only a block's own indented
+ * lines describe it, so a `Kernel driver in use:` text anywhere else (a device
+ * name, another block) never changes a device's driver.
+ *
+ *   0000:01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA104 [GeForce RTX 3070] [10de:2484] (rev a1)
+ *   	Subsystem: ASUSTeK Computer Inc. Device [1043:87b8]
+ *   	Kernel driver in use: vfio-pci
+ *   	Kernel modules: nvidiafb, nouveau
+ */
+import { MODULE_NAME } from '../../patterns.js';
+import { excerpt, splitLines, type Parsed } from './text.js';
+import type { PciDevice } from './types.js';
+
+/** What lspci tells; group, boot_vga and driver_override come from sysfs. */
+export type LspciDevice = Omit<PciDevice, 'iommuGroup' | 'bootVga' | 'driverOverride'>;
+
+const HEADER = /^([0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]) (.*?) \[([0-9a-fA-F]{4})\]: (.*)$/;
+const ID = /\[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\]/g;
+const DRIVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+interface Block {
+  header: string;
+  lines: string[];
+}
+
+/** Strip the trailing `(rev xx)` / `(prog-if …)` parts and the id, keep the names. */
+function describe(rest: string, idIndex: number): string {
+  return rest.slice(0, idIndex).trim();
+}
+
+function lastId(text: string): { id: string; index: number } | null {
+  let found: { id: string; index: number } | null = null;
+  for (const m of text.matchAll(ID)) found = { id: `${m[1]}:${m[2]}`.toLowerCase(), index: m.index };
+  return found;
+}
+
+export function parseLspci(output: string): Parsed<LspciDevice[]> {
+  const errors: string[] = [];
+  const blocks: Block[] = [];
+  for (const line of splitLines(output)) {
+    if (line.trim() === '') continue;
+    if (line.startsWith('\t') || line.startsWith(' ')) {
+      const current = blocks.at(-1);
+      if (current) current.lines.push(line.trim());
+      else errors.push(`lspci: indented line before any device ${excerpt(line)}`);
+      continue;
+    }
+    // lspci/pcilib warnings on stderr (merged), e.g. `pcilib: sysfs_read_vpd: read failed: …`.
+    if (/^(?:lspci|pcilib): /.test(line)) continue;
+    blocks.push({ header: line, lines: [] });
+  }
+
+  const devices: LspciDevice[] = [];
+  const seen = new Set<string>();
+  for (const b of blocks) {
+    const h = HEADER.exec(b.header);
+    if (!h || h[1] === undefined || h[2] === undefined || h[3] === undefined || h[4] === undefined) {
+      errors.push(`lspci: unparsable device line ${excerpt(b.header)}`);
+      continue;
+    }
+    const address = h[1].toLowerCase();
+    if (!/^[0-9a-f]{4}:/.test(address)) {
+      errors.push(`lspci: PCI domain wider than 4 digits is not supported: ${address}`);
+      continue;
+    }
+    const id = lastId(h[4]);
+    if (!id) {
+      errors.push(`lspci: no [vendor:device] id for ${address}`);
+      continue;
+    }
+    if (seen.has(address)) {
+      errors.push(`lspci: ${address} listed twice`);
+      continue;
+    }
+    seen.add(address);
+    let subsystemId: string | null = null;
+    let driver: string | null = null;
+    let modules: string[] = [];
+    let driverLines = 0;
+    for (const l of b.lines) {
+      const colon = l.indexOf(':');
+      const field = colon < 0 ? l : l.slice(0, colon);
+      const value = colon < 0 ? '' : l.slice(colon + 1).trim();
+      if (field === 'Subsystem') {
+        subsystemId = lastId(value)?.id ?? null;
+      } else if (field === 'Kernel driver in use') {
+        driverLines++;
+        if (DRIVER_NAME.test(value)) driver = value;
+        else errors.push(`lspci: ${address} has an implausible driver name ${excerpt(value)}`);
+      } else if (field === 'Kernel modules') {
+        modules = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
+        const bad = modules.filter((m) => !MODULE_NAME.test(m));
+        if (bad.length > 0) {
+          errors.push(`lspci: ${address} lists implausible module names ${excerpt(bad.join(', '))}`);
+          modules = modules.filter((m) => MODULE_NAME.test(m));
+        }
+      }
+    }
+    if (driverLines > 1) {
+      errors.push(`lspci: ${address} has ${driverLines} "Kernel driver in use" lines`);
+      driver = null;
+    }
+    const classCode = h[3].toLowerCase();
+    devices.push({
+      address,
+      classCode,
+      className: h[2].trim(),
+      description: describe(h[4], id.index),
+      id: id.id,
+      subsystemId,
+      driver,
+      modules,
+      isBridge: classCode.startsWith('06'),
+    });
+  }
+  return { value: devices, errors };
+}

@@ -1,0 +1,239 @@
+/**
+ * planVm: (declared VM, its current config) → the one config write that makes
+ * it so, plus power handling, warnings and refusals. Pure. Entries that already
+ * match stay at their index; an entry for the same device is updated in place;
+ * new ones take free indexes; undeclared ones go only with manageAllHostpci.
+ */
+import {
+  HOSTPCI_KEYS, MAX_HOSTPCI, hostIdsOverlap, hostpciEqual, hostpciIndex, parseHostpci, serialiseHostpci, type Hostpci,
+} from '../../formats/hostpci.js';
+import { i440fxToQ35, isQ35, machineEqual, machineKind, parseMachine, serialiseMachine, type Machine } from '../../formats/machine.js';
+import type { HostpciEntry, Vm } from '../../inventory/schema.js';
+import type { Refusal, Warning } from '../types.js';
+import type { MappingNodes, OtherAssignment, VmChange, VmCurrent, VmPlan, VmPlanContext } from './types.js';
+
+export const ROOT_RULE_REFUSAL =
+  "a raw host= hostpci entry can only be written by root@pam with a password ticket (no API token can); add rootTicket to the cluster's api section, or use a resource mapping (mapping=<id>)";
+
+/** The inventory entry as a hostpci value (the inventory's host is a single id). */
+export function entryToHostpci(e: HostpciEntry): Hostpci {
+  const { host, ...rest } = e;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) out[k] = v;
+  if (host !== undefined) out.host = [host];
+  return out as Hostpci;
+}
+
+function tryParse(value: string): Hostpci | undefined {
+  try {
+    return parseHostpci(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Host ids an entry occupies on `node` (mappings resolved through the table). */
+export function addressesOn(h: Hostpci, node: string, mappings: readonly MappingNodes[]): string[] {
+  if (h.host) return [...h.host];
+  const m = mappings.find((x) => x.id === h.mapping);
+  const addr = m?.nodes[node];
+  return addr ? [addr] : [];
+}
+
+function sameDevice(a: Hostpci, b: Hostpci, node: string, mappings: readonly MappingNodes[]): boolean {
+  if (a.mapping !== undefined && a.mapping === b.mapping) return true;
+  const xs = addressesOn(a, node, mappings);
+  const ys = addressesOn(b, node, mappings);
+  return xs.some((x) => ys.some((y) => hostIdsOverlap(x, y)));
+}
+
+/** The machine the VM must end up with, or undefined to leave it alone. */
+function desiredMachine(desired: Vm, current: string | undefined, wantsPcie: boolean): { value?: string; refusal?: string; warning?: string } {
+  const cur: Machine = current ? safeMachine(current) ?? {} : {};
+  if (desired.machine !== undefined) {
+    const want = parseMachine(desired.machine);
+    const next: Machine = { ...cur, type: want.type ?? 'pc' };
+    delete (next as { viommu?: string }).viommu;
+    if (want.viommu) (next as { viommu?: string }).viommu = want.viommu;
+    if (!next.viommu) delete (next as { 'aw-bits'?: number })['aw-bits'];
+    if (wantsPcie && !isQ35(next)) return { refusal: `pcie=1 needs a q35 machine, but machine is declared as "${desired.machine}"` };
+    if (machineEqual(next, cur)) return {};
+    const chipset = machineKind(cur) !== machineKind(next);
+    return { value: serialiseMachine(next), ...(chipset ? { warning: chipsetWarning(cur.type ?? 'pc', next.type ?? 'pc') } : {}) };
+  }
+  if (!wantsPcie || isQ35(cur)) return {};
+  if (machineKind(cur) === 'virt') return { refusal: 'pcie=1 needs a q35 machine; this is an ARM (virt) VM' };
+  const type = i440fxToQ35(cur.type ?? 'pc');
+  return { value: serialiseMachine({ ...cur, type }), warning: chipsetWarning(cur.type ?? 'pc', type) };
+}
+
+function safeMachine(v: string): Machine | undefined {
+  try {
+    return parseMachine(v);
+  } catch {
+    return undefined;
+  }
+}
+
+function chipsetWarning(from: string, to: string): string {
+  return `machine changes from ${from} to ${to}: a chipset change gives the guest new PCI paths, so NIC names may change (Linux) and devices may be re-detected (Windows)`;
+}
+
+export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmPlan {
+  const subject = `VM ${desired.vmid}`;
+  const warnings: Warning[] = [];
+  const refused: Refusal[] = [];
+  const set: Record<string, string> = {};
+  const del: string[] = [];
+  const cfg = current.config;
+  const wanted = desired.hostpci.map(entryToHostpci);
+
+  // --- hostpci entries -------------------------------------------------------
+  const existing = new Map<number, { value: string; parsed: Hostpci | undefined }>();
+  for (const key of HOSTPCI_KEYS) {
+    const value = cfg[key];
+    if (value === undefined) continue;
+    const parsed = tryParse(value);
+    if (!parsed) warnings.push({ subject, message: `${key} has a value this tool cannot read (${JSON.stringify(value.slice(0, 80))}); it is left alone unless manageAllHostpci is set` });
+    existing.set(hostpciIndex(key) as number, { value, parsed });
+  }
+  const claimed = new Map<number, number>(); // config index → wanted index
+  const placed = new Array<number | undefined>(wanted.length);
+  // 1. exact matches keep their index
+  wanted.forEach((w, wi) => {
+    for (const [i, e] of existing) {
+      if (!claimed.has(i) && e.parsed && hostpciEqual(e.parsed, w)) {
+        claimed.set(i, wi);
+        placed[wi] = i;
+        return;
+      }
+    }
+  });
+  // 2. the same device with other options is updated in place
+  wanted.forEach((w, wi) => {
+    if (placed[wi] !== undefined) return;
+    for (const [i, e] of existing) {
+      if (!claimed.has(i) && e.parsed && sameDevice(e.parsed, w, desired.node, ctx.mappings)) {
+        claimed.set(i, wi);
+        placed[wi] = i;
+        set[`hostpci${i}`] = serialiseHostpci(w);
+        return;
+      }
+    }
+  });
+  // 3. undeclared entries: removed with manageAllHostpci; else kept, and refused when they pass a declared device again
+  const freed: number[] = [];
+  for (const [i, e] of existing) {
+    if (claimed.has(i)) continue;
+    if (desired.manageAllHostpci) {
+      freed.push(i);
+      continue;
+    }
+    const dup = e.parsed && wanted.findIndex((w) => sameDevice(e.parsed as Hostpci, w, desired.node, ctx.mappings));
+    if (dup !== undefined && dup !== -1) {
+      refused.push({
+        subject, reason: `hostpci${i} (${e.value}) also passes a device declared for this VM; the VM would not start (device assigned more than once)`,
+        fix: 'remove that entry or set manageAllHostpci',
+      });
+    }
+  }
+  // 4. new entries take the lowest free index (a freed one is overwritten rather than deleted)
+  const free = Array.from({ length: MAX_HOSTPCI }, (_, i) => i).filter((i) => !existing.has(i) || freed.includes(i));
+  wanted.forEach((w, wi) => {
+    if (placed[wi] !== undefined) return;
+    const i = free.shift();
+    if (i === undefined) {
+      refused.push({ subject, reason: `no free hostpci index: a VM can have at most ${MAX_HOSTPCI} entries`, fix: 'remove entries or set manageAllHostpci' });
+      return;
+    }
+    placed[wi] = i;
+    set[`hostpci${i}`] = serialiseHostpci(w);
+  });
+  for (const i of freed) if (!(`hostpci${i}` in set)) del.push(`hostpci${i}`);
+
+  // --- conflicts with other VMs ------------------------------------------------
+  wanted.forEach((w) => {
+    const conflict = findConflict(w, desired.node, ctx.otherAssignments, ctx.mappings, desired.vmid);
+    if (conflict) {
+      refused.push({
+        subject, reason: `device ${describe(w)} is already assigned to VM ${conflict.vmid} (${conflict.key}: ${conflict.value}) on ${conflict.node}`,
+        fix: `remove it from VM ${conflict.vmid} first`,
+      });
+    }
+  });
+  for (const w of wanted) {
+    if (w.mapping && !ctx.mappings.some((m) => m.id === w.mapping)) {
+      refused.push({ subject, reason: `mapping "${w.mapping}" is neither declared in the inventory nor present in the cluster`, fix: 'declare it under mappings' });
+    } else if (w.mapping && addressesOn(w, desired.node, ctx.mappings).length === 0) {
+      refused.push({ subject, reason: `mapping "${w.mapping}" has no device on node ${desired.node}`, fix: `add ${desired.node} to the mapping's nodes` });
+    }
+  }
+
+  // --- machine and guest-side checks -------------------------------------------
+  const wantsPcie = wanted.some((w) => w.pcie === true);
+  const m = desiredMachine(desired, cfg.machine, wantsPcie);
+  if (m.refusal) refused.push({ subject, reason: m.refusal });
+  if (m.value !== undefined) set.machine = m.value;
+  if (m.warning) warnings.push({ subject, message: m.warning });
+  const finalMachine = set.machine ?? cfg.machine;
+  if (wanted.some((w) => w['legacy-igd']) && isQ35(finalMachine)) {
+    refused.push({ subject, reason: 'legacy-igd needs an i440fx (pc) machine and cannot be used with q35' });
+  }
+  if (wanted.some((w) => w['x-vga']) && cfg.bios !== 'ovmf') {
+    warnings.push({ subject, message: 'x-vga is set but the VM does not use OVMF (bios: ovmf); GPU passthrough as primary display usually needs UEFI. The bios is not changed.' });
+  }
+  if (wanted.length > 0 && cfg.balloon !== '0') {
+    warnings.push({ subject, message: 'passthrough pins all guest memory, so ballooning stops working; consider balloon: 0' });
+  }
+
+  // --- the root rule -------------------------------------------------------------
+  const rootOk = ctx.authKind === 'ticket' || ctx.hasRootTicket;
+  const raw = (v: string | undefined): boolean => v !== undefined && tryParse(v)?.host !== undefined;
+  const touched = [...Object.keys(set), ...del].filter((k) => hostpciIndex(k) !== undefined);
+  if (!rootOk && touched.some((k) => raw(set[k]) || raw(cfg[k]))) {
+    refused.push({ subject, reason: ROOT_RULE_REFUSAL });
+  }
+
+  // --- changes and power -----------------------------------------------------------
+  const changes: VmChange[] = [
+    ...Object.entries(set).map(([key, after]) => ({ key, ...(cfg[key] !== undefined ? { before: cfg[key] } : {}), after })),
+    ...del.map((key) => ({ key, before: cfg[key] as string })),
+  ].sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
+  const relevantPending = current.pending.some((p) => (hostpciIndex(p.key) !== undefined || p.key === 'machine') && (p.pending !== undefined || p.delete !== undefined));
+  let power: VmPlan['power'] = 'none';
+  if (current.status === 'running' && (changes.length > 0 || relevantPending)) {
+    power = desired.whenRunning === 'restart' ? 'restart' : 'pending';
+    if (power === 'pending') {
+      warnings.push({ subject, message: 'the VM is running: hostpci and machine changes stay pending until it is stopped and started (set whenRunning: "restart" to do it now)' });
+    }
+  }
+  const blocked = refused.length > 0;
+  return {
+    vmid: desired.vmid,
+    node: desired.node,
+    set: blocked ? {} : set,
+    delete: blocked ? [] : del,
+    digest: current.digest,
+    changes,
+    power: blocked ? 'none' : power,
+    shutdown: { timeoutSeconds: desired.shutdownTimeoutSeconds, allowStop: desired.allowStop },
+    before: cfg,
+    warnings,
+    refused,
+  };
+}
+
+function describe(h: Hostpci): string {
+  return h.mapping ? `mapping=${h.mapping}` : (h.host ?? []).join(';');
+}
+
+function findConflict(w: Hostpci, node: string, others: readonly OtherAssignment[], mappings: readonly MappingNodes[], self: number): OtherAssignment | undefined {
+  const mine = addressesOn(w, node, mappings);
+  return others.find((o) => {
+    if (o.vmid === self || o.node !== node) return false;
+    const theirs = tryParse(o.value);
+    if (!theirs) return false;
+    if (w.mapping !== undefined && theirs.mapping === w.mapping) return true;
+    return addressesOn(theirs, o.node, mappings).some((a) => mine.some((b) => hostIdsOverlap(a, b)));
+  });
+}

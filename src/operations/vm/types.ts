@@ -1,0 +1,63 @@
+/**
+ * Values the VM operations take and return. Structural copies of what the API
+ * client returns, so this pure layer does not import the transport.
+ */
+import type { Refusal, Warning } from '../types.js';
+
+export interface PendingItem {
+  readonly key: string;
+  readonly value?: string;
+  readonly pending?: string;
+  readonly delete?: number;
+}
+
+export interface VmCurrent {
+  /** GET …/config (pending values merged in). */
+  readonly config: Readonly<Record<string, string>>;
+  readonly digest: string;
+  readonly pending: readonly PendingItem[];
+  readonly status: 'running' | 'stopped';
+}
+
+/** A hostpci entry of another VM, for "already assigned" checks. */
+export interface OtherAssignment {
+  readonly vmid: number;
+  readonly node: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/** A mapping's node → address table (declared in the inventory or read from the cluster). */
+export interface MappingNodes {
+  readonly id: string;
+  readonly nodes: Readonly<Record<string, string>>;
+}
+
+export interface VmPlanContext {
+  readonly mappings: readonly MappingNodes[];
+  readonly otherAssignments: readonly OtherAssignment[];
+  readonly authKind: 'token' | 'ticket';
+  readonly hasRootTicket: boolean;
+}
+
+export interface VmChange {
+  readonly key: string;
+  readonly before?: string;
+  readonly after?: string;
+}
+
+export interface VmPlan {
+  readonly vmid: number;
+  readonly node: string;
+  readonly set: Readonly<Record<string, string>>;
+  readonly delete: readonly string[];
+  readonly digest: string;
+  readonly changes: readonly VmChange[];
+  /** none: applies at once (stopped VM, or nothing to do); pending: left for the next start; restart: shutdown → apply → start. */
+  readonly power: 'none' | 'pending' | 'restart';
+  readonly shutdown: { readonly timeoutSeconds: number; readonly allowStop: boolean };
+  /** The config the plan was made from (old values for the root rule). */
+  readonly before: Readonly<Record<string, string>>;
+  readonly warnings: readonly Warning[];
+  readonly refused: readonly Refusal[];
+}
