@@ -36,10 +36,10 @@ describe('gatherHostFacts', () => {
     expect(f.parseErrors).toEqual([]);
   });
 
-  it('wraps the script in sudo -n sh -c for non-root logins', async () => {
+  it('leaves sudo to the transport: the script is never wrapped here', async () => {
     const host = fakeHost(() => ({ code: 0, stdout: recorded, stderr: '' }));
-    await gatherHostFacts(host, { nonce: FIXTURE_NONCE, sudo: true });
-    expect(host.scripts[0]?.startsWith("sudo -n sh -c ''\\''printf'\\'' ")).toBe(true);
+    await gatherHostFacts(host, { nonce: FIXTURE_NONCE });
+    expect(host.scripts[0]?.startsWith("'printf'")).toBe(true);
   });
 
   it('ignores sections forged with another nonce', async () => {
@@ -51,7 +51,7 @@ describe('gatherHostFacts', () => {
 
   it('explains a sudo refusal without leaking more than one line of stderr', async () => {
     const host = fakeHost(() => ({ code: 1, stdout: '', stderr: 'sudo: a password is required\nsecond line\n' }));
-    const e = (await gatherHostFacts(host, { nonce: FIXTURE_NONCE, sudo: true }).catch((x: unknown) => x)) as RemoteCommandError;
+    const e = (await gatherHostFacts(host, { nonce: FIXTURE_NONCE }).catch((x: unknown) => x)) as RemoteCommandError;
     expect(e).toBeInstanceOf(RemoteCommandError);
     expect(e.message).toBe('the facts script produced no output (exit 1): sudo: a password is required');
     expect(e.context).toMatchObject({ node: 'pve-node1', step: 'read facts' });

@@ -1,0 +1,259 @@
+/**
+ * What a boot produces, computed from what the boot loader and the initramfs
+ * had INSTALLED (not from what the config files say now): the kernel command
+ * line, whether the IOMMU is on, which driver wins each device, which modules
+ * load and which units fail. Pure: the host passes the files in.
+ */
+import type { ConfigFile } from './modprobe-config.js';
+import { parseModprobe, parseModulesLoad } from './modprobe-config.js';
+import { cmdlineTokens, cmdlineValue, compareKernels, hasVirqfdModule, intelIommuDefaultOn, kernelAtLeast, moduleKey } from './kernel.js';
+import type { PciSpec, ProfileData } from './profile-types.js';
+
+export interface InitramfsSnapshot {
+  /** /etc/modprobe.d/*.conf, /etc/modules and modules-load.d as they were at `update-initramfs`. */
+  readonly files: readonly ConfigFile[];
+  readonly kernels: readonly string[];
+}
+
+export interface EspState {
+  readonly kind: 'grub' | 'uefi';
+  /** systemd-boot: the first line of /etc/kernel/cmdline; GRUB: the evaluated GRUB_CMDLINE_* args. */
+  readonly cmdline: string;
+  readonly kernels: readonly string[];
+  readonly initramfs: InitramfsSnapshot;
+}
+
+export interface InstalledBoot {
+  /** Plain GRUB: the args in /boot/grub/grub.cfg. */
+  grubArgs: string;
+  /** The initramfs images in /boot. */
+  initramfs: InitramfsSnapshot;
+  /** proxmox-boot-tool ESPs (all synced alike), null when not used. */
+  esp: EspState | null;
+}
+
+export interface BootState {
+  readonly kernel: string;
+  cmdline: string;
+  readonly iommuActive: boolean;
+  readonly iommuKind: 'intel' | 'amd' | null;
+  readonly passthroughDomain: boolean;
+  /** Address -> bound driver name (null = unbound). Mutated by live sysfs writes. */
+  readonly drivers: Map<string, string | null>;
+  /** Address -> driver_override. */
+  readonly overrides: Map<string, string>;
+  /** Loaded modules (normalised names). */
+  readonly modules: Set<string>;
+  /** Ids vfio-pci claims (grows when `modprobe vfio-pci` reads live options). */
+  vfioIds: ReadonlySet<string>;
+  readonly failedUnits: string[];
+  /** Kernel log lines without timestamps, with the time they were logged (seconds). */
+  readonly dmesg: { t: number; text: string }[];
+  /** Set when this boot took a device the host needs: the host is unreachable. */
+  readonly cutOff: string | null;
+}
+
+export interface BootInput {
+  readonly profile: ProfileData;
+  readonly installed: InstalledBoot;
+  /** Live /etc/modules + /etc/modules-load.d/*.conf (systemd-modules-load reads the root fs). */
+  readonly modulesLoadFiles: readonly ConfigFile[];
+  readonly pins: { readonly pin: string | null; readonly nextBoot: string | null };
+  readonly hostNeeds: ReadonlyMap<string, string>;
+}
+
+const ALWAYS_AVAILABLE = ['vfio', 'vfio_iommu_type1', 'vfio_pci', 'vfio_pci_core', 'kvm', 'kvm_intel', 'kvm_amd', 'irqbypass', 'bonding', '8021q', 'br_netfilter', 'nf_conntrack', 'zfs', 'nvme', 'ahci', 'msr', 'coretemp', 'k10temp', 'tun', 'vhost_net', 'iommufd'];
+
+export function pickKernel(installed: readonly string[], pins: BootInput['pins'], running: string): string {
+  for (const k of [pins.nextBoot, pins.pin]) if (k && installed.includes(k)) return k;
+  const sorted = [...installed].sort(compareKernels);
+  return sorted[sorted.length - 1] ?? running;
+}
+
+export function hostModule(d: PciSpec): string | null {
+  if (d.driver === null) return null;
+  if (d.driverModule) return moduleKey(d.driverModule);
+  const key = moduleKey(d.driver);
+  if (d.modules.some((m) => moduleKey(m) === key)) return key;
+  return d.modules.length > 0 ? moduleKey(d.modules[d.modules.length - 1]!) : key;
+}
+
+export function isBridge(d: PciSpec): boolean {
+  return d.classCode.startsWith('06');
+}
+
+export function computeBoot(input: BootInput): BootState {
+  const { profile: p, installed } = input;
+  const kernel = pickKernel(p.kernel.installed, input.pins, p.kernel.running);
+  const loader = p.boot.loader;
+  const initramfs = loader === 'grub' || !installed.esp ? installed.initramfs : installed.esp.initramfs;
+  let cmdline: string;
+  if (loader === 'systemd-boot') {
+    cmdline = `initrd=\\EFI\\proxmox\\${kernel}\\initrd.img-${kernel} ${installed.esp?.cmdline ?? ''}`;
+  } else {
+    const args = loader === 'grub-pbt' ? installed.esp?.cmdline ?? '' : installed.grubArgs;
+    cmdline = `BOOT_IMAGE=/boot/vmlinuz-${kernel} ${p.boot.grubRoot ?? 'root=/dev/mapper/pve-root ro'} ${args}`;
+  }
+  cmdline = cmdlineTokens(cmdline).join(' ');
+
+  const dmesg: { t: number; text: string }[] = [];
+  const log = (t: number, text: string): void => {
+    dmesg.push({ t, text });
+  };
+  log(0, `Linux version ${kernel} (build@proxmox) (gcc (Debian 14.2.0-19) 14.2.0, GNU ld (GNU Binutils for Debian) 2.44) #1 SMP PREEMPT_DYNAMIC PMX ${kernel.replace(/-pve$/, '')} x86_64`);
+  log(0, `Command line: ${cmdline}`);
+
+  const vendor = p.cpu.vendor;
+  const tokens = cmdlineTokens(cmdline);
+  const intelOpt = cmdlineValue(cmdline, 'intel_iommu');
+  const amdOpt = cmdlineValue(cmdline, 'amd_iommu');
+  const pt = tokens.includes('iommu=pt') || tokens.includes('iommu.passthrough=1');
+  let iommuActive = false;
+  if (vendor === 'intel') {
+    for (const v of (intelOpt ?? '').split(',').filter(Boolean)) {
+      if (!['on', 'off', 'igfx_off', 'forcedac', 'strict', 'sp_off', 'sm_on', 'sm_off', 'tboot_noforce'].includes(v)) log(0.01, `DMAR: Unknown option - '${v}'`);
+    }
+    if (intelOpt?.split(',').includes('on')) log(0.01, 'DMAR: IOMMU enabled');
+    const wanted = intelOpt?.split(',').includes('off') ? false : intelOpt?.split(',').includes('on') ? true : intelIommuDefaultOn(kernel);
+    if (p.firmware.iommu) {
+      log(0.009, 'ACPI: DMAR 0x000000007A2D5000 000088 (v02 INTEL  EDK2     00000002      01000013)');
+      log(0.094, 'DMAR: Host address width 39');
+      log(0.094, 'DMAR: DRHD base: 0x000000fed90000 flags: 0x0');
+      log(0.094, 'DMAR: dmar0: reg_base_addr fed90000 ver 4:0 cap 1c0000c40660462 ecap 29a00f0505e');
+      log(0.094, 'DMAR: DRHD base: 0x000000fed91000 flags: 0x1');
+      log(0.094, 'DMAR: dmar1: reg_base_addr fed91000 ver 5:0 cap d2008c40660462 ecap f050da');
+      if (p.firmware.interruptRemapping) {
+        log(0.094, 'DMAR-IR: IOAPIC id 2 under DRHD base  0xfed91000 IOMMU 1');
+        log(0.095, 'DMAR-IR: Enabled IRQ remapping in x2apic mode');
+      } else {
+        log(0.095, 'DMAR-IR: Failed to enable irq remapping.  You are vulnerable to irq-injection attacks.');
+      }
+      iommuActive = wanted;
+    }
+  } else {
+    for (const v of (amdOpt ?? '').split(',').filter(Boolean)) {
+      if (!['fullflush', 'off', 'force_isolation', 'force_enable', 'pgtbl_v1', 'pgtbl_v2', 'irtcachedis', 'nohugepages', 'v2_pgsizes_only'].includes(v)) log(0.01, `AMD-Vi: Unknown option - '${v}'`);
+    }
+    if (p.firmware.iommu) {
+      log(0.009, 'ACPI: IVRS 0x00000000BA4C4000 0001A4 (v02 AMD    AmdTable 00000001 AMD  00000001)');
+      iommuActive = !amdOpt?.split(',').includes('off');
+      if (iommuActive) {
+        log(0.412, 'pci 0000:00:00.2: AMD-Vi: IOMMU performance counters supported');
+        log(0.415, 'pci 0000:00:00.2: AMD-Vi: Found IOMMU cap 0x40');
+        log(0.415, 'AMD-Vi: Extended features (0x246577efa2254afa, 0x10): PPR NX GT [5] IA GA PC GA_vAPIC');
+        if (p.firmware.interruptRemapping) {
+          log(0.416, 'AMD-Vi: Interrupt remapping enabled');
+          log(0.416, 'AMD-Vi: X2APIC enabled');
+          log(0.416, 'AMD-Vi: Virtual APIC enabled');
+        }
+        log(0.52, 'perf/amd_iommu: Detected AMD IOMMU #0 (2 banks, 4 counters/bank).');
+      }
+    }
+  }
+  log(0.42, `iommu: Default domain type: ${pt ? 'Passthrough (set via kernel command line)' : 'Translated'}`);
+  if (!pt) log(0.42, 'iommu: DMA domain TLB invalidation policy: lazy mode');
+  if (iommuActive) {
+    if (vendor === 'intel') log(0.98, 'DMAR: Intel(R) Virtualization Technology for Directed I/O');
+    for (const d of p.pci) if (d.iommuGroup !== null) log(0.99, `pci ${d.address}: Adding to iommu group ${d.iommuGroup}`);
+  }
+
+  // Drivers: the initramfs snapshot decides the early race.
+  const rules = parseModprobe(initramfs.files, cmdline);
+  const modulesWanted = parseModulesLoad(input.modulesLoadFiles);
+  const loadedByModulesLoad = modulesWanted.some((m) => moduleKey(m) === 'vfio_pci');
+  const softdepLoadsVfio = p.pci.some((d) => {
+    const m = hostModule(d);
+    return m !== null && !rules.blacklist.has(m) && (rules.softdepPre.get(m) ?? []).includes('vfio_pci');
+  });
+  const hookOnVfio = rules.overrideHooks.has('vfio_pci');
+  const vfioLoaded = loadedByModulesLoad || softdepLoadsVfio || hookOnVfio;
+  const drivers = new Map<string, string | null>();
+  const overrides = new Map<string, string>();
+  for (const d of p.pci) {
+    const m = hostModule(d);
+    let drv: string | null = d.driver;
+    const pinned = (m !== null && rules.overrideHooks.get(m)?.includes(d.address)) || rules.overrideHooks.get('vfio_pci')?.includes(d.address);
+    if (isBridge(d)) {
+      drv = d.driver;
+    } else if (pinned) {
+      overrides.set(d.address, 'vfio-pci');
+      drv = vfioLoaded ? 'vfio-pci' : null;
+    } else if (rules.vfioIds.has(d.id)) {
+      if (m === null) drv = vfioLoaded ? 'vfio-pci' : null;
+      else if ((rules.softdepPre.get(m) ?? []).includes('vfio_pci')) drv = 'vfio-pci';
+      else if (rules.blacklist.has(m)) drv = vfioLoaded ? 'vfio-pci' : null;
+      // else: ids= without a softdep: the host driver is in the initramfs and wins the race.
+    } else if (m !== null && rules.blacklist.has(m)) {
+      drv = null;
+    }
+    if (drv === 'vfio-pci' && !iommuActive) {
+      log(4.1, `vfio-pci: probe of ${d.address} failed with error -22`);
+      drv = null;
+    }
+    drivers.set(d.address, drv);
+  }
+
+  const modules = new Set<string>(['kvm', vendor === 'intel' ? 'kvm_intel' : 'kvm_amd', 'irqbypass']);
+  for (const d of p.pci) {
+    const m = hostModule(d);
+    if (m && drivers.get(d.address) === d.driver && !isBridge(d)) modules.add(m);
+  }
+  if (p.block.rows.some((r) => r.fstype === 'zfs_member')) modules.add('zfs');
+  const failedUnits: string[] = [];
+  const available = new Set([...ALWAYS_AVAILABLE, ...(p.extraModules ?? []), ...p.pci.flatMap((d) => d.modules.map(moduleKey))].map(moduleKey));
+  if (hasVirqfdModule(kernel)) available.add('vfio_virqfd');
+  let modulesLoadFailed = false;
+  for (const name of modulesWanted) {
+    const key = moduleKey(name);
+    if (!available.has(key)) {
+      modulesLoadFailed = true;
+      log(5.2, `systemd-modules-load[412]: Failed to find module '${name}'`);
+      continue;
+    }
+    modules.add(key);
+  }
+  if (modulesLoadFailed) failedUnits.push('systemd-modules-load.service');
+  const vfioBound = [...drivers.values()].includes('vfio-pci');
+  if (vfioLoaded || vfioBound || modulesWanted.some((m) => moduleKey(m).startsWith('vfio'))) {
+    addVfioModules(modules, kernel);
+    log(4.0, 'VFIO - User Level meta-driver version: 0.3');
+    for (const id of [...rules.vfioIds].sort()) log(4.01, `vfio_pci: add [${id}[ffffffff:ffffffff]] class 0x000000/00000000`);
+    for (const d of p.pci) {
+      if (drivers.get(d.address) === 'vfio-pci' && d.classCode === '0300') {
+        log(4.02, `vfio-pci ${d.address}: vgaarb: VGA decodes changed: olddecodes=io+mem,decodes=io+mem:owns=none`);
+      }
+    }
+  }
+
+  let cutOff: string | null = null;
+  for (const [addr, why] of input.hostNeeds) {
+    const spec = p.pci.find((d) => d.address === addr);
+    if (spec && drivers.get(addr) !== spec.driver) {
+      cutOff = `${addr} (${why}) came up on ${drivers.get(addr) ?? 'no driver'} instead of ${spec.driver ?? 'no driver'}`;
+      log(6, `pve-sim: host cut off: ${cutOff}`);
+      break;
+    }
+  }
+
+  dmesg.sort((a, b) => a.t - b.t);
+  return {
+    kernel,
+    cmdline,
+    iommuActive,
+    iommuKind: iommuActive ? vendor : null,
+    passthroughDomain: pt,
+    drivers,
+    overrides,
+    modules,
+    vfioIds: rules.vfioIds,
+    failedUnits,
+    dmesg,
+    cutOff,
+  };
+}
+
+export function addVfioModules(modules: Set<string>, kernel: string): void {
+  for (const m of ['vfio', 'vfio_iommu_type1', 'vfio_pci', 'vfio_pci_core', 'irqbypass']) modules.add(m);
+  if (hasVirqfdModule(kernel)) modules.add('vfio_virqfd');
+  if (kernelAtLeast(kernel, 6, 6)) modules.add('iommufd');
+}
