@@ -65,11 +65,23 @@ export async function applyClusterVms(ctx: EngineContext, cluster: Cluster, cp: 
         const current = await readVmCurrent(api, v.node, v.vmid);
         return planVm(desired, current, { mappings: cluster.mappings.map((m) => ({ id: m.id, nodes: m.nodes })), otherAssignments: [], authKind: api.authKind, hasRootTicket: api.hasRootTicket });
       };
-      const r = await applyVmPlan(api, v, replan);
+      // The reboot gate may have shut the VM down already: then apply directly and start it again.
+      let toApply: VmPlan = v;
+      let startAfter = false;
+      if (v.power === 'restart' && (await api.vmStatus(v.node, v.vmid)).status !== 'running') {
+        toApply = { ...v, power: 'none' };
+        startAfter = true;
+      }
+      const r = await applyVmPlan(api, toApply, replan);
+      const actions = [...r.actions];
+      if (startAfter && r.outcome !== 'refused') {
+        await api.startVm(v.node, v.vmid);
+        actions.push('start');
+      }
       const pending = r.plan.power === 'pending';
       const message = r.outcome === 'refused'
         ? r.plan.refused.map((x) => x.reason).join('; ')
-        : `${r.actions.join(' → ') || 'nothing'}${r.replanned ? ' (re-planned once after a concurrent change)' : ''}${pending ? '; pending until the VM restarts' : ''}`;
+        : `${actions.join(' → ') || 'nothing'}${r.replanned ? ' (re-planned once after a concurrent change)' : ''}${pending ? '; pending until the VM restarts' : ''}`;
       emit(r.outcome === 'refused' ? 'failed' : 'done', message);
       vms.push({ ...base, outcome: r.outcome === 'applied' && pending ? 'pending' : r.outcome, message });
     } catch (err) {

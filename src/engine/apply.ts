@@ -131,17 +131,24 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     }
     const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot');
     const reboot = steps.find((s) => s.kind === 'reboot');
-    if (fileAndRefresh.length > 0) {
+    const writeAndRefresh = async () => {
+      if (fileAndRefresh.length === 0) return;
       await withNodeLock(host, async () => {
         const r = await applyHostSteps(host, fileAndRefresh, { runId: ctx.runId, now: ctx.now, signal: ctx.signal, onStep: (m) => emit('step', m) });
         stepsDone += r.stepsDone;
       });
-    }
-    if (reboot && reboot.kind === 'reboot') {
-      if (ctx.signal?.aborted) throw new SafetyError('E_INTERRUPTED', 'interrupted before the reboot; the files are written, the reboot is pending', { node: node.name, fix: 're-run apply to reboot and verify' });
-      await gate.reboot(node, np, (m) => emit('reboot', m));
-      rebooted = true;
-      stepsDone++;
+    };
+    if (reboot) {
+      // Take the reboot slot before writing anything, so a stopped rollout leaves this node untouched.
+      await gate.withSlot(node, (m) => emit('wait', m), async () => {
+        await writeAndRefresh();
+        if (ctx.signal?.aborted) throw new SafetyError('E_INTERRUPTED', 'interrupted before the reboot; the files are written, the reboot is pending', { node: node.name, fix: 're-run apply to reboot and verify' });
+        await gate.reboot(node, (m) => emit('reboot', m));
+        rebooted = true;
+        stepsDone++;
+      });
+    } else {
+      await writeAndRefresh();
     }
     emit('wait', 'verifying');
     const facts = await readFacts(ctx, cluster, node);

@@ -47,8 +47,11 @@ export class Connections {
       get connectionsOpened() {
         return inner.connectionsOpened;
       },
-      exec(script: Script, o?: ExecOptions): Promise<ExecResult> {
+      async exec(script: Script, o?: ExecOptions): Promise<ExecResult> {
         emit({ type: 'command', node: node.name, script: redact(script, secrets.values()) });
+        // A connection the host dropped mid-run (not a reboot: those reconnect themselves) is opened again once,
+        // so the check after a cut-off write and the lock release still reach the node.
+        if (!inner.isConnected) await inner.reconnect();
         return inner.exec(script, o);
       },
       close: () => inner.close(),
@@ -84,26 +87,25 @@ export class Connections {
   }
 
   private async connect(node: Node): Promise<SshHost> {
-    const { connectSsh } = await import('../transport/ssh/index.js');
+    const { connectSsh, loadSshConfig, resolveSshTarget, sshOptionsFor } = await import('../transport/ssh/index.js');
+    const { homedir, userInfo } = await import('node:os');
     const s = node.ssh;
-    const privateKey = s.identityFile ? await readFile(s.identityFile) : undefined;
-    const passphrase = s.passphrase ? await this.opts.secrets.resolve(s.passphrase, `${node.name}: SSH key passphrase`) : undefined;
-    const agent = s.agent ? process.env.SSH_AUTH_SOCK : undefined;
-    const hostKey = 'fingerprint' in s.hostKey
-      ? { fingerprint: s.hostKey.fingerprint }
-      : { knownHosts: s.hostKey.knownHosts, acceptNew: this.opts.acceptNewHostKeys };
-    return connectSsh({
-      node: node.name,
-      host: s.host,
-      port: s.port,
-      user: s.user,
-      privateKey,
-      passphrase,
-      agent,
-      hostKey,
-      readyTimeoutMs: s.connectTimeoutSeconds * 1000,
-      sudo: s.sudo,
+    // `sshConfig` (the global -F/--ssh-config flag; false = read none) until ConnectionOptions declares it.
+    const configFile = (this.opts as ConnectionOptions & { readonly sshConfig?: string | false }).sshConfig;
+    const home = homedir();
+    const config = s.useSshConfig && configFile !== false
+      ? await loadSshConfig({ home, ...(configFile !== undefined ? { file: configFile } : {}) })
+      : undefined;
+    const target = resolveSshTarget(s, config, {
+      home, localUser: userInfo().username, env: process.env, acceptNewHostKeys: this.opts.acceptNewHostKeys,
     });
+    const passphrase = s.passphrase ? await this.opts.secrets.resolve(s.passphrase, `${node.name}: SSH key passphrase`) : undefined;
+    const { options, notes } = await sshOptionsFor(target, {
+      node: node.name, readyTimeoutMs: s.connectTimeoutSeconds * 1000, sudo: s.sudo,
+      ...(passphrase !== undefined ? { passphrase } : {}),
+    });
+    for (const message of [...target.notes, ...notes]) this.opts.emit({ type: 'warning', subject: `node ${node.name}`, message });
+    return connectSsh(options);
   }
 
   private async makeApi(cluster: Cluster): Promise<PveClient | null> {

@@ -93,8 +93,21 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
     const backup = existed ? backupPathFor(o.runId, step.path) : null;
     if (step.kind === 'write-file') {
       o.onStep?.(`write ${step.path}`);
-      await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, backupTo: backup ?? undefined }), `write ${step.path}`, step.after);
-      manifest.files.push({ path: step.path, existed, backup, sha256Before: sha(step.before), sha256After: sha(step.after), mode: step.mode, uid: step.uid, gid: step.gid });
+      const entry: ManifestEntry = { path: step.path, existed, backup, sha256Before: sha(step.before), sha256After: sha(step.after), mode: step.mode, uid: step.uid, gid: step.gid };
+      try {
+        await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, backupTo: backup ?? undefined }), `write ${step.path}`, step.after);
+      } catch (err) {
+        if (!(err instanceof RemoteCommandError) || err.exitCode !== null) throw err;
+        // The connection dropped mid-write. The write form never leaves the target partial: say which version it is.
+        const version = await versionOnDisk(host, step);
+        if (version === 'new') {
+          manifest.files.push(entry);
+          await run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', `${JSON.stringify(manifest, null, 1)}\n`).catch(() => undefined);
+        }
+        const state = version === 'new' ? 'it holds the new version' : version === 'old' ? 'it is unchanged (the old version)' : 'its state could not be read back: check it by hand';
+        throw new RemoteCommandError(`${err.message}; ${step.path} is never left partial: ${state}`, null, err.stderr, { node: host.node, step: `write ${step.path}`, fix: 'check why the SSH connection to the node dropped' });
+      }
+      manifest.files.push(entry);
     } else {
       o.onStep?.(`remove ${step.path}`);
       await run(host, removeFile(step.path, backup ?? undefined), `remove ${step.path}`);
@@ -142,6 +155,16 @@ async function restoreWritten(host: RemoteHost, written: readonly Extract<HostSt
       await run(host, atomicWrite(step.path, { mode, uid, gid }), `restore ${step.path}`, step.before);
     }
   }
+}
+
+/** Which version of a file whose write was cut off is on disk now, by checksum. */
+async function versionOnDisk(host: RemoteHost, step: Extract<HostStep, { kind: 'write-file' }>): Promise<'old' | 'new' | 'unknown'> {
+  const r = await host.exec(render(cmd(['sha256sum', step.path], { quietErrors: true })) as Script).catch(() => null);
+  if (!r || r.code === null) return 'unknown';
+  const got = r.code === 0 ? /^([0-9a-f]{64})\s/.exec(r.stdout)?.[1] ?? null : null;
+  if (got !== null && got === sha(step.after)) return 'new';
+  if (got === sha(step.before)) return 'old';
+  return 'unknown';
 }
 
 function abortError(node: string): RemoteCommandError {

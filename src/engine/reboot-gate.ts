@@ -11,7 +11,6 @@ import { SafetyError } from '../errors.js';
 import { cmd, render, type Script } from '../transport/shell.js';
 import { quorumFromApi, quorumFromPvecm, rebootBudget, type QuorumInfo } from './quorum.js';
 import type { EngineContext } from './context.js';
-import type { NodePlan } from './types.js';
 import { guests } from './plan-vms.js';
 
 export class RebootGate {
@@ -26,22 +25,33 @@ export class RebootGate {
     this.wake();
   }
 
-  async reboot(node: Node, _np: NodePlan, say: (m: string) => void): Promise<void> {
+  /**
+   * Holds one of the cluster's reboot slots while `fn` runs. A node that will
+   * reboot takes its slot before anything is written, so a stopped rollout
+   * leaves the nodes after it untouched.
+   */
+  async withSlot<T>(node: Node, say: (m: string) => void, fn: () => Promise<T>): Promise<T> {
     await this.acquire(node, say);
     try {
-      const stoppedGuests = await this.handleGuests(node, say);
-      const { rebootAndWait } = await import('../transport/ssh/index.js');
-      const host = await this.ctx.conn.ssh(this.cluster, node);
-      const bootIdBefore = (await host.exec(render(cmd(['cat', '/proc/sys/kernel/random/boot_id'])) as Script)).stdout.trim();
-      say('rebooting');
-      const timeoutMs = this.cluster.policy.rebootTimeoutSeconds * 1000;
-      await rebootAndWait(host, { bootIdBefore, timeoutMs, pollMs: Math.min(this.ctx.pollMs, 2000) });
-      say('back with a new boot_id; waiting for the cluster');
-      await this.waitClusterHealthy(node, timeoutMs);
-      await this.restartGuests(node, stoppedGuests, say);
+      return await fn();
     } finally {
       this.release();
     }
+  }
+
+  /** Inside a slot: guests per policy, reboot, wait for a new boot_id and a healthy cluster. */
+  async reboot(node: Node, say: (m: string) => void): Promise<void> {
+    if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'reboot gate' });
+    const stoppedGuests = await this.handleGuests(node, say);
+    const { rebootAndWait } = await import('../transport/ssh/index.js');
+    const host = await this.ctx.conn.ssh(this.cluster, node);
+    const bootIdBefore = (await host.exec(render(cmd(['cat', '/proc/sys/kernel/random/boot_id'])) as Script)).stdout.trim();
+    say('rebooting');
+    const timeoutMs = this.cluster.policy.rebootTimeoutSeconds * 1000;
+    await rebootAndWait(host, { bootIdBefore, timeoutMs, pollMs: Math.min(this.ctx.pollMs, 2000) });
+    say('back with a new boot_id; waiting for the cluster');
+    await this.waitClusterHealthy(node, timeoutMs);
+    await this.restartGuests(node, stoppedGuests, say);
   }
 
   private async acquire(node: Node, say: (m: string) => void): Promise<void> {

@@ -89,7 +89,7 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
     const policy = ctx.rebootOverride ?? cluster.policy.reboot;
     if (steps.length > 0 && policy !== 'never') {
       const gate = new RebootGate(ctx, cluster);
-      await gate.reboot(node, { cluster: cluster.name, node: node.name, factsFingerprint: null, bootId: facts.bootId, bootLoader: null, kernel: null, steps, refused: [], warnings: [], rebootReasons: ['rollback'] }, (m) => say('reboot', m));
+      await gate.withSlot(node, (m) => say('reboot', m), () => gate.reboot(node, (m) => say('reboot', m)));
       rebooted = true;
     }
     const message = steps.length === 0 ? `nothing to restore: the files already match run ${restoredRun}'s backups` : `restored ${files.filter((f) => f.action !== 'unchanged').length} file(s) from run ${restoredRun}${rebooted ? ' and rebooted' : '; reboot pending (policy "never")'}`;

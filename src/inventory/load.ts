@@ -114,7 +114,7 @@ function resolvePaths(inv: Inventory, baseDir: string): Inventory {
           ...n.ssh,
           identityFile: n.ssh.identityFile && expandPath(n.ssh.identityFile, baseDir),
           passphrase: secret(n.ssh.passphrase),
-          hostKey: 'knownHosts' in n.ssh.hostKey ? { knownHosts: expandPath(n.ssh.hostKey.knownHosts, baseDir) } : n.ssh.hostKey,
+          hostKey: n.ssh.hostKey && 'knownHosts' in n.ssh.hostKey ? { knownHosts: expandPath(n.ssh.hostKey.knownHosts, baseDir) } : n.ssh.hostKey,
         },
       })),
     })),

@@ -63,14 +63,29 @@ export const HostKey = z.union([
   z.strictObject({ knownHosts: filePath }),
 ]);
 
+/**
+ * How to reach a node. `host` is what you would type after `ssh`: a name, an
+ * address, or a Host alias from ssh_config. Settings left out here are filled
+ * from ssh_config (HostName, User, Port, IdentityFile, UserKnownHostsFile,
+ * ProxyJump, ...), then default to port 22, user root and ~/.ssh/known_hosts;
+ * anything set here wins. See docs/ssh.md.
+ */
 export const Ssh = z.strictObject({
-  host: z.string().regex(HOST_NAME, { message: 'expected a host name or IP address' }),
-  port: z.number().int().min(1).max(65535).default(22),
-  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'expected a Unix user name' }).default('root'),
+  host: z.string().regex(HOST_NAME, { message: 'expected a host name, IP address or ssh_config Host alias' }),
+  port: z.number().int().min(1).max(65535).optional(),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'expected a Unix user name' }).optional(),
   identityFile: filePath.optional(),
   passphrase: SecretRef.optional(),
-  agent: z.boolean().default(false),
-  hostKey: HostKey.default({ knownHosts: '~/.ssh/known_hosts' }),
+  /** true: offer the ssh-agent; false: never; unset: only when no key file is available. */
+  agent: z.boolean().optional(),
+  hostKey: HostKey.optional(),
+  /** Jump hosts as OpenSSH's ProxyJump: `user@host:port,user2@host2`, or "none" to ignore one from ssh_config. */
+  proxyJump: z.string().max(1000).regex(
+    /^(?:none|(?:ssh:\/\/)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:,(?:ssh:\/\/)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?)*)$/,
+    { message: 'expected ProxyJump syntax: [user@]host[:port], comma-separated, or "none"' },
+  ).optional(),
+  /** Read ssh_config for this node (default true; the file is optional unless -F names one). */
+  useSshConfig: z.boolean().default(true),
   /** Non-root users: run every remote script under `sudo -n sh -c`. */
   sudo: z.boolean().default(false),
   connectTimeoutSeconds: z.number().int().min(1).max(300).default(15),

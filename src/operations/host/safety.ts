@@ -43,11 +43,6 @@ export function firmwareIommuOff(facts: HostFacts): boolean {
   return !facts.iommu.active && facts.iommu.units.length === 0 && facts.iommu.firmwareTable === null;
 }
 
-export function describeNeed(address: string, r: HostNeedReason): string {
-  const iface = 'iface' in r ? ` via ${r.iface}` : '';
-  return `${address} carries ${r.kind}${iface} (${r.detail})`;
-}
-
 /** Other endpoints in the device's IOMMU group that would go to the guest with it. */
 export function groupIntruders(device: Device, facts: HostFacts, covered: ReadonlySet<string>): PciDevice[] {
   const own = findPci(facts, device.address);
@@ -129,7 +124,13 @@ export function checkDevice(node: Node, device: Device, facts: HostFacts, covere
     const ids = new Set(fns.map((f) => f.id));
     for (const p of facts.pci) if (ids.has(p.id) && !atRisk.has(p.address)) atRisk.set(p.address, `shares its vendor:device id (ids= binding)`);
   }
-  const needs = [...atRisk].flatMap(([addr, how]) => (facts.hostNeeds[addr] ?? []).map((r) => `${describeNeed(addr, r)}, ${how}`));
+  // One entry per device: what it carries (each kind once) and the first piece of evidence.
+  const needs = [...atRisk].flatMap(([addr, how]) => {
+    const reasons = facts.hostNeeds[addr] ?? [];
+    if (reasons.length === 0) return [];
+    const kinds = [...new Set(reasons.map((r) => `${r.kind}${'iface' in r ? ` via ${r.iface}` : ''}`))];
+    return [`${addr} (${how}) carries ${kinds.join(', ')}: ${reasons[0]!.detail}`];
+  });
   if (needs.length) {
     refusals.push({ subject, reason: `the host needs it: ${needs.join('; ')}`, fix: 'pick a device the host does not depend on, or move that function (network, disk, console) elsewhere first' });
   }

@@ -41,10 +41,10 @@ describe('device refusals', () => {
     ['missing device', [{ address: '0000:09:00.0' }], pve9IntelGrub(), /not found in lspci/],
     ['id mismatch', [{ address: '0000:01:00.0', id: '10de:1b80' }], pve9IntelGrub(), /hardware says 10de:2484, the inventory expects 10de:1b80/],
     ['bridge', [{ address: '0000:00:01.0' }], pve9IntelGrub(), /is a bridge/],
-    ['management NIC itself', [{ address: '0000:03:00.0' }], pve9IntelGrub(), /0000:03:00.0 carries management-network via vmbr0/],
+    ['management NIC itself', [{ address: '0000:03:00.0' }], pve9IntelGrub(), /0000:03:00.0 \(a function of the device\) carries management-network via vmbr0/],
     ['root disk', [{ address: '0000:04:00.0' }], pve9IntelGrub(), /root-disk/],
     ['boot console', [{ address: '0000:00:02.0' }], pve9IntelGrub(), /boot-console/],
-    ['mgmt NIC in the GPU group', [gpu], pve9IntelGrub({ pci: pve9IntelGrub().pci.map((p) => (p.address === MGMT_NIC.address ? { ...p, iommuGroup: 14 } : p)) }), /0000:03:00.0 carries management-network .* in its IOMMU group 14/],
+    ['mgmt NIC in the GPU group', [gpu], pve9IntelGrub({ pci: pve9IntelGrub().pci.map((p) => (p.address === MGMT_NIC.address ? { ...p, iommuGroup: 14 } : p)) }), /0000:03:00.0 \(in its IOMMU group 14\) carries management-network/],
     ['blacklisting the boot VGA driver', [{ address: '0000:01:00.0', blacklist: ['i915'] }], pve9IntelGrub(), /boot console GPU 0000:00:02.0/],
   ])('%s', (_n, devices, facts, reason) => {
     const r = checkSafety(makeNode({ devices }), facts);
