@@ -11,8 +11,11 @@ export const PCI_ADDRESS_LOOSE = /^(?:[0-9a-fA-F]{4,}:)?[0-9a-fA-F]{2}:[0-9a-fA-
 export const PCI_ID = /^[0-9a-f]{4}:[0-9a-f]{4}$/;
 /** Kernel module or driver name (modprobe treats - and _ alike; drivers such as vfio-pci use -). */
 export const MODULE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-/** A kernel command-line token: key or key=value, no quotes, spaces or shell metacharacters. */
-export const KERNEL_PARAM = /^[A-Za-z0-9_.-]+(?:=[A-Za-z0-9_.,:=+\/-]+)?$/;
+/**
+ * A kernel command-line token: key or key=value, no quotes, spaces or shell metacharacters.
+ * The key starts with a letter or digit: `--` would hand every later token to init, and `-x` looks like an option.
+ */
+export const KERNEL_PARAM = /^[A-Za-z0-9][A-Za-z0-9_.-]*(?:=[A-Za-z0-9_.,:=+\/-]+)?$/;
 /** PVE node name (a DNS label). */
 export const NODE_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 /** PVE config id (mapping ids): letter first, then letters, digits, _ and -, at least 2 chars. */

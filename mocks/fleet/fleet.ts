@@ -172,7 +172,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
           const h = hosts.get(n.name)!;
           return {
             name: n.name,
-            ssh: { host: '127.0.0.1', port: h.port, user: n.user, identityFile: keyPath, hostKey: { fingerprint: h.hostKeyFingerprint }, sudo: n.user !== 'root' },
+            // useSshConfig false: an operator's `Host *` settings (a ProxyJump, say) must not reroute the simulator.
+            ssh: { host: '127.0.0.1', port: h.port, user: n.user, identityFile: keyPath, hostKey: { fingerprint: h.hostKeyFingerprint }, sudo: n.user !== 'root', useSshConfig: false },
             ...n.declare,
           };
         }),

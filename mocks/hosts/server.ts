@@ -48,6 +48,8 @@ export interface RunningSimHost {
   readonly down: boolean;
   /** Change the host key now (as if the host were reinstalled). */
   rotateHostKey(): void;
+  /** Someone power-cycled a host stuck in a reboot (neverReturns) from its console: it boots now. */
+  powerOn(): void;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,15 @@ class SimHostServer implements RunningSimHost {
     const key = generateHostKey();
     this.hostKeyFingerprint = fingerprintOf(key);
     this.ssh = this.makeSsh(key);
+  }
+
+  powerOn(): void {
+    if (!this.down || this.closed) return;
+    if (this.rebootTimer) clearTimeout(this.rebootTimer);
+    this.rebootTimer = null;
+    this.state.setFaults({ neverReturns: false });
+    this.state.completeReboot();
+    if (this.state.phase !== 'cut-off') this.down = false;
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,7 @@ export interface GlobalFlags {
   profile?: string;
   cluster?: string[];
   node?: string[];
+  tag?: string[];
   concurrency?: string;
   json?: boolean;
   format?: string;
@@ -35,6 +36,7 @@ export interface GlobalFlags {
   verbose?: boolean;
   quiet?: boolean;
   acceptNewHostKeys?: boolean;
+  sshConfig?: string;
   reboot?: 'never' | 'needed' | 'always';
   pollMs?: string;
 }
@@ -49,8 +51,7 @@ export interface Session {
   readonly err: Style;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
-export { collect };
+export { collect } from './collect.js';
 
 export async function resolveInventory(f: GlobalFlags): Promise<Inventory> {
   if (f.inventory && f.host) throw new InputError('use either -i/--inventory or --host, not both');
@@ -98,9 +99,10 @@ export async function openSession(f: GlobalFlags, command: string, machineOutput
     secrets,
     concurrency,
     acceptNewHostKeys: Boolean(f.acceptNewHostKeys),
+    ...(f.sshConfig !== undefined ? { sshConfig: f.sshConfig } : {}),
     reboot: f.reboot,
     pollMs: f.pollMs ? Number(f.pollMs) : undefined,
-    selection: f.host ? {} : { clusters: f.cluster, nodes: f.node, vms: vms.length ? vms : undefined },
+    selection: f.host ? {} : { clusters: f.cluster, nodes: f.node, vms: vms.length ? vms : undefined, tags: f.tag },
     onEvent: (e) => {
       progress.onEvent(e);
       runLog?.write({ time: new Date().toISOString(), ...e });

@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { collect, type GlobalFlags } from './common.js';
+import { collect } from './collect.js';
+import type { GlobalFlags } from './common.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../../package.json') as { version: string };
@@ -15,12 +16,14 @@ function selection(cmd: Command): Command {
     .option('--cluster <name>', 'only this cluster (repeatable, or comma-separated)', collect)
     .option('--node <name>', 'only this node (repeatable)', collect)
     .option('--vm <vmid>', 'only this VM (repeatable); with --host: a VM to give the devices to', collect)
+    .option('--tag <tag>', 'only VMs with this PVE tag (from /cluster/resources; repeatable) and the nodes hosting them', collect)
     .option('--host <user@host[:port]>', 'single node without an inventory file')
     .option('--api <url>', 'with --host: the cluster API, e.g. https://pve1:8006')
     .option('--device <address>', 'with --host: a PCI device to pass through (repeatable)', collect)
     .option('--node-name <name>', 'with --host: the PVE node name, when it differs from the host name')
     .option('--profile <name>', 'with --host: a stored connection profile (see `profile add`)')
     .option('--concurrency <n>', 'nodes worked on at once (default 16)')
+    .option('-F, --ssh-config <file>', 'OpenSSH client config to read instead of ~/.ssh/config and /etc/ssh/ssh_config')
     .option('--accept-new-host-keys', 'trust and record SSH host keys seen for the first time (a changed key is always refused)')
     .option('--json', 'machine-readable output on stdout (same as --format json)')
     .option('-v, --verbose', 'show every remote command (secrets redacted)')

@@ -16,6 +16,8 @@ export interface ConnectionOptions {
   readonly secrets: SecretStore;
   readonly acceptNewHostKeys: boolean;
   readonly emit: (e: EngineEvent) => void;
+  /** OpenSSH client config to read (-F); false = none; default ~/.ssh/config and /etc/ssh/ssh_config. */
+  readonly sshConfig?: string | false;
 }
 
 export class Connections {
@@ -90,8 +92,7 @@ export class Connections {
     const { connectSsh, loadSshConfig, resolveSshTarget, sshOptionsFor } = await import('../transport/ssh/index.js');
     const { homedir, userInfo } = await import('node:os');
     const s = node.ssh;
-    // `sshConfig` (the global -F/--ssh-config flag; false = read none) until ConnectionOptions declares it.
-    const configFile = (this.opts as ConnectionOptions & { readonly sshConfig?: string | false }).sshConfig;
+    const configFile = this.opts.sshConfig;
     const home = homedir();
     const config = s.useSshConfig && configFile !== false
       ? await loadSshConfig({ home, ...(configFile !== undefined ? { file: configFile } : {}) })

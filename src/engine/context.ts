@@ -5,14 +5,28 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Inventory, Node, Vm } from '../inventory/schema.js';
+import { InputError } from '../errors.js';
 import { SecretStore } from '../inventory/secrets.js';
 import { Connections } from './connections.js';
 import type { EngineEvent, Selection } from './types.js';
 
+/** Selection plus PVE tags (CLI --tag): VMs whose /cluster/resources tags include any of them, and the nodes hosting those VMs. */
+export interface EngineSelection extends Selection {
+  readonly tags?: readonly string[];
+}
+
+/** What the tags matched in one cluster (resolveSelection fills it from /cluster/resources). */
+export interface TagMatch {
+  /** Tagged VM id -> the node it runs on. */
+  readonly vms: ReadonlyMap<number, string>;
+}
+
 export interface EngineOptions {
   readonly concurrency?: number;
   readonly acceptNewHostKeys?: boolean;
-  readonly selection?: Selection;
+  /** OpenSSH client config file (-F); false = read none. */
+  readonly sshConfig?: string | false;
+  readonly selection?: EngineSelection;
   readonly onEvent?: (e: EngineEvent) => void;
   readonly secrets?: SecretStore;
   /** Override the reboot policy of every cluster (CLI --reboot). */
@@ -33,7 +47,9 @@ export interface EngineContext {
   readonly emit: (e: EngineEvent) => void;
   readonly secrets: SecretStore;
   readonly conn: Connections;
-  readonly selection: Selection;
+  readonly selection: EngineSelection;
+  /** Per cluster, what --tag matched; filled by resolveSelection before anything is selected. */
+  readonly tagged: Map<string, TagMatch>;
   readonly rebootOverride?: 'never' | 'needed' | 'always';
   readonly pollMs: number;
   readonly signal?: AbortSignal;
@@ -56,8 +72,9 @@ export function createContext(inventory: Inventory, o: EngineOptions = {}): Engi
     concurrency: o.concurrency ?? 16,
     emit,
     secrets,
-    conn: new Connections({ secrets, acceptNewHostKeys: o.acceptNewHostKeys ?? false, emit }),
+    conn: new Connections({ secrets, acceptNewHostKeys: o.acceptNewHostKeys ?? false, emit, ...(o.sshConfig !== undefined ? { sshConfig: o.sshConfig } : {}) }),
     selection: o.selection ?? {},
+    tagged: new Map(),
     rebootOverride: o.reboot,
     pollMs: o.pollMs ?? 1000,
     signal: o.signal,
@@ -72,14 +89,63 @@ export function selectedClusters(ctx: EngineContext): Cluster[] {
 
 export function selectedNodes(ctx: EngineContext, c: Cluster): Node[] {
   const s = ctx.selection;
+  const tagged = tagMatch(ctx, c);
+  if (tagged) {
+    const hosting = new Set([...tagged.vms].filter(([id]) => !s.vms?.length || s.vms.includes(id)).map(([, node]) => node));
+    return c.nodes.filter((n) => hosting.has(n.name) && (!s.nodes?.length || s.nodes.includes(n.name)));
+  }
   if (s.vms?.length && !s.nodes?.length) return [];
   return c.nodes.filter((n) => !s.nodes?.length || s.nodes.includes(n.name));
 }
 
 export function selectedVms(ctx: EngineContext, c: Cluster): Vm[] {
   const s = ctx.selection;
+  const tagged = tagMatch(ctx, c);
+  if (tagged) {
+    return c.vms.filter((v) => tagged.vms.has(v.vmid) && (!s.vms?.length || s.vms.includes(v.vmid)) && (!s.nodes?.length || s.nodes.includes(v.node)));
+  }
   if (s.nodes?.length && !s.vms?.length) return c.vms.filter((v) => s.nodes!.includes(v.node));
   return c.vms.filter((v) => !s.vms?.length || s.vms.includes(v.vmid));
+}
+
+/** Null when no tags were asked for; throws when they were but resolveSelection has not run (fail closed). */
+function tagMatch(ctx: EngineContext, c: Cluster): TagMatch | null {
+  if (!ctx.selection.tags?.length) return null;
+  const m = ctx.tagged.get(c.name);
+  if (!m) throw new Error(`tag selection for cluster ${c.name} was not resolved (call resolveSelection first)`);
+  return m;
+}
+
+/** PVE stores tags separated by `;` (older configs also use `,` or spaces); PVE compares them case-insensitively. */
+export function parseTags(raw: unknown): string[] {
+  return typeof raw === 'string' ? raw.split(/[;, ]+/).map((t) => t.trim().toLowerCase()).filter(Boolean) : [];
+}
+
+/** Guests whose tags include any wanted tag. Pure, for tests. */
+export function matchTags(resources: readonly Record<string, unknown>[], wanted: readonly string[]): TagMatch {
+  const want = new Set(wanted.map((t) => t.toLowerCase()));
+  const vms = new Map<number, string>();
+  for (const r of resources) {
+    if (r.type !== 'qemu' || typeof r.vmid !== 'number' || typeof r.node !== 'string') continue;
+    if (parseTags(r.tags).some((t) => want.has(t))) vms.set(r.vmid, r.node);
+  }
+  return { vms };
+}
+
+/**
+ * Resolve --tag once per run: read /cluster/resources of every selected
+ * cluster. A cluster without an API section cannot be asked, so it is an
+ * input error rather than a silent empty selection.
+ */
+export async function resolveSelection(ctx: EngineContext): Promise<void> {
+  const tags = ctx.selection.tags;
+  if (!tags?.length) return;
+  await Promise.all(selectedClusters(ctx).map(async (c) => {
+    if (ctx.tagged.has(c.name)) return;
+    const api = await ctx.conn.api(c);
+    if (!api) throw new InputError(`--tag needs the PVE API, and cluster ${c.name} has no api section`, [], { fix: 'add the api section to that cluster, or select with --node / --vm' });
+    ctx.tagged.set(c.name, matchTags(await api.resources('vm'), tags));
+  }));
 }
 
 export function inventoryDigest(inv: Inventory): string {

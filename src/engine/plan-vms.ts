@@ -26,6 +26,8 @@ export interface GuestResource {
   readonly status: string;
   readonly name?: string;
   readonly template?: number;
+  /** `;`-separated PVE tags (selection by --tag; see parseTags in context.ts). */
+  readonly tags?: string;
 }
 
 export async function guests(api: PveClient): Promise<GuestResource[]> {
@@ -98,7 +100,7 @@ export function toMappingPlans(cluster: string, actions: readonly MappingAction[
 
 export async function planClusterVms(ctx: EngineContext, cluster: Cluster): Promise<{ vms: VmPlan[]; mappings: MappingPlan[]; warnings: Warning[] }> {
   const vms = selectedVms(ctx, cluster);
-  const wantMappings = cluster.mappings.length > 0 && !ctx.selection.nodes?.length;
+  const wantMappings = cluster.mappings.length > 0 && !ctx.selection.nodes?.length && !ctx.selection.tags?.length;
   if (vms.length === 0 && !wantMappings) return { vms: [], mappings: [], warnings: [] };
   const api = await ctx.conn.api(cluster);
   if (!api) return { vms: [], mappings: [], warnings: [{ subject: `cluster ${cluster.name}`, message: 'VMs or mappings are declared but there is no API section' }] };
@@ -149,7 +151,7 @@ function blankVmPlan(cluster: string, node: string, vmid: number, error: VmPlan[
 
 export async function verifyClusterVms(ctx: EngineContext, cluster: Cluster): Promise<{ vms: VmVerification[]; cluster: ClusterVerification | null }> {
   const vms = selectedVms(ctx, cluster);
-  const wantMappings = cluster.mappings.length > 0 && !ctx.selection.nodes?.length;
+  const wantMappings = cluster.mappings.length > 0 && !ctx.selection.nodes?.length && !ctx.selection.tags?.length;
   if (vms.length === 0 && !wantMappings) return { vms: [], cluster: null };
   const api = await ctx.conn.api(cluster).catch(() => null);
   if (!api) {

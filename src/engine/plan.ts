@@ -9,7 +9,7 @@ import { errorInfo } from './errors.js';
 import type { Cluster, Node } from '../inventory/schema.js';
 import type { HostFacts } from '../facts/host/types.js';
 import type { HostStep } from '../operations/types.js';
-import { createContext, inventoryDigest, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
+import { createContext, inventoryDigest, resolveSelection, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
 import { planClusterVms } from './plan-vms.js';
 import { planHost } from '../operations/host/plan-host.js';
 import { factsFingerprint, gatherHostFacts } from '../facts/host/gather.js';
@@ -33,6 +33,7 @@ export async function plan(inventory: Inventory, options: EngineOptions = {}): P
 
 export async function planWith(ctx: EngineContext): Promise<Plan> {
   ctx.emit({ type: 'phase', phase: 'facts', message: 'gathering facts' });
+  await resolveSelection(ctx);
   const clusters = await Promise.all(selectedClusters(ctx).map((c) => planCluster(ctx, c)));
   return {
     version: 1,
@@ -81,17 +82,20 @@ async function addressOf(host: string): Promise<string | undefined> {
 
 export async function readFacts(ctx: EngineContext, cluster: Cluster, node: Node): Promise<HostFacts> {
   const host = await ctx.conn.logged(cluster, node);
-  return gatherHostFacts(host, { nonce: ctx.nonce(), connectedAddress: await addressOf(node.ssh.host) });
+  // The address actually connected to (after ssh_config HostName), which the management NIC holds.
+  const hostName = (await ctx.conn.ssh(cluster, node)).hostName;
+  return gatherHostFacts(host, { nonce: ctx.nonce(), connectedAddress: await addressOf(hostName) });
 }
 
 /** Pure: the node's plan from its facts and the cluster's reboot policy. */
 export function planFromFacts(ctx: Pick<EngineContext, 'rebootOverride'>, cluster: Cluster, node: Node, facts: HostFacts): NodePlan {
-  const r = planHost(node, facts);
   const policy = ctx.rebootOverride ?? cluster.policy.reboot;
+  // "always" means the user asked for the reboot: bind at boot rather than live.
+  const r = planHost(node, facts, { liveBind: policy !== 'always' });
   const steps: HostStep[] = [...r.steps];
   const reasons = [...r.rebootReasons];
   const warnings = [...r.warnings];
-  if (policy === 'always' && steps.length > 0 && reasons.length === 0) reasons.push('the reboot policy is "always"');
+  if (policy === 'always' && steps.length > 0 && reasons.length === 0) reasons.push('asked for: the reboot policy is "always"');
   if (reasons.length > 0) {
     if (policy === 'never') warnings.push({ subject: `node ${node.name}`, message: `a reboot is needed (${reasons.join('; ')}) but the reboot policy is "never": verify will report it pending` });
     else steps.push({ kind: 'reboot', reasons });

@@ -89,14 +89,26 @@ export class RebootGate {
     if (api) {
       const [status, ha] = await Promise.all([api.clusterStatus(), api.haResources().catch(() => [])]);
       const haActive = ha.some((r: { state?: string }) => r.state === undefined || r.state === 'started');
-      return { quorum: quorumFromApi(status), haActive };
+      const fromApi = quorumFromApi(status);
+      // The API counts one vote per node and cannot see a QDevice; when that leaves no spare
+      // vote, ask corosync itself. Only a clustered answer may loosen the API's view.
+      if (!fromApi.standalone && fromApi.quorate && fromApi.totalVotes - fromApi.quorumVotes <= 0) {
+        const q = await this.pvecm(node).catch(() => null);
+        if (q && !q.standalone && q.quorate && q.totalVotes - q.quorumVotes > 0) return { quorum: q, haActive };
+      }
+      return { quorum: fromApi, haActive };
     }
-    const host = await this.ctx.conn.logged(this.cluster, node);
-    const r = await host.exec(render(cmd(['pvecm', 'status'], { mergeErrors: true })) as Script);
-    const q = quorumFromPvecm(r.stdout, r.code ?? 1);
+    const q = await this.pvecm(node);
     if (!q) throw new SafetyError('E_QUORUM', 'could not read quorum (`pvecm status` gave no usable answer)', { node: node.name, step: 'reboot gate', fix: 'add the cluster\'s API to the inventory, or check corosync on the node' });
     return { quorum: q, haActive: false };
   }
+
+  private async pvecm(node: Node): Promise<QuorumInfo | null> {
+    const host = await this.ctx.conn.logged(this.cluster, node);
+    const r = await host.exec(render(cmd(['pvecm', 'status'], { mergeErrors: true })) as Script);
+    return quorumFromPvecm(r.stdout, r.code ?? 1);
+  }
+
 
   /** Running guests on the node: refuse, or shut down per policy. Returns the VMs it stopped. */
   private async handleGuests(node: Node, say: (m: string) => void): Promise<number[]> {

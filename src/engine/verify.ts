@@ -5,7 +5,7 @@
 import PQueue from 'p-queue';
 import type { Inventory } from '../inventory/schema.js';
 import { verifyHost } from '../operations/host/verify-host.js';
-import { createContext, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
+import { createContext, resolveSelection, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { readFacts } from './plan.js';
 import { verifyClusterVms } from './plan-vms.js';
@@ -22,6 +22,7 @@ export async function verify(inventory: Inventory, options: EngineOptions = {}):
 
 export async function verifyWith(ctx: EngineContext): Promise<VerifyReport> {
   ctx.emit({ type: 'phase', phase: 'verify', message: 'verifying' });
+  await resolveSelection(ctx);
   const queue = new PQueue({ concurrency: ctx.concurrency });
   const nodeJobs: Promise<NodeVerification>[] = [];
   const vmJobs: Promise<{ vms: VmVerification[]; cluster: ClusterVerification | null }>[] = [];

@@ -23,9 +23,10 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
   const m = /^(?:([a-z_][a-z0-9_-]*)@)?([^@:\s]+|\[[0-9a-fA-F:.]+\])(?::(\d+))?$/.exec(f.host);
   if (!m) throw new InputError(`--host "${f.host}" is not of the form [user@]host[:port]`, [], { fix: 'e.g. --host root@pve1 or --host admin@10.0.0.11:2222' });
   const p = f.profile ?? {};
-  const user = m[1] ?? p.sshUser ?? 'root';
+  // Unset user/port/host key are left for ssh_config (then root, 22, ~/.ssh/known_hosts) to fill.
+  const user = m[1] ?? p.sshUser;
   const host = m[2]!.replace(/^\[|\]$/g, '');
-  const port = m[3] ? Number(m[3]) : p.sshPort ?? 22;
+  const port = m[3] ? Number(m[3]) : p.sshPort;
   const nodeName = f.nodeName ?? host.split('.')[0]!;
   const apiUrl = f.api ?? p.api;
   if (f.vms.length > 0 && !apiUrl) throw new InputError('--vm needs the cluster API', [], { fix: 'add --api https://<node>:8006 or a profile with "api"' });
@@ -51,12 +52,12 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
             name: nodeName,
             ssh: {
               host,
-              port,
-              user,
+              ...(port !== undefined ? { port } : {}),
+              ...(user !== undefined ? { user } : {}),
               ...(p.identityFile ? { identityFile: p.identityFile } : {}),
-              agent: p.agent ?? (!p.identityFile && Boolean(process.env.SSH_AUTH_SOCK)),
-              hostKey: p.hostKey ? { fingerprint: p.hostKey } : { knownHosts: p.knownHosts ?? '~/.ssh/known_hosts' },
-              sudo: p.sudo ?? user !== 'root',
+              ...(p.agent !== undefined ? { agent: p.agent } : {}),
+              ...(p.hostKey ? { hostKey: { fingerprint: p.hostKey } } : p.knownHosts ? { hostKey: { knownHosts: p.knownHosts } } : {}),
+              sudo: p.sudo ?? (user !== undefined && user !== 'root'),
             },
             devices: f.devices.map((address) => ({ address })),
             kernelParams: f.kernelParams ?? [],

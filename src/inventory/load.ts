@@ -38,7 +38,9 @@ export function parseInventoryText(text: string, file: string): Inventory {
     raw = JSON.parse(text);
   } catch (err) {
     const where = jsonErrorPosition(text, err as Error);
-    throw new InputError(`${file}${where}: not valid JSON (${(err as Error).message.replace(/ in JSON at position \d+.*$/, '')})`, [], {
+    // Node's message may quote a multi-line slice of the file (secrets included): keep only its first clause.
+    const reason = (err as Error).message.replace(/ in JSON at position \d+.*$/s, '').replace(/, (?:\.\.\.)?".*$/s, '').split('\n')[0]!;
+    throw new InputError(`${file}${where}: not valid JSON (${escapeControls(reason)})`, [], {
       fix: 'fix the JSON syntax at that line and column',
     });
   }
@@ -71,7 +73,12 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
   }
   const input = (issue as { input?: unknown }).input;
   const got = input !== undefined && typeof input !== 'object' ? ` (got ${JSON.stringify(input).slice(0, 60)})` : '';
-  return `${path || '(top level)'}: ${msg}${got}`;
+  return `${path || '(top level)'}: ${escapeControls(msg)}${escapeControls(got)}`;
+}
+
+/** Inventory values echoed in messages must not drive the terminal (escape sequences, NUL, line breaks). */
+function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Node 20's JSON.parse reports a position; turn it into line:column. */
@@ -80,11 +87,98 @@ export function jsonErrorPosition(text: string, err: Error): string {
   let pos: number;
   if (m) pos = Number(m[1]);
   else if (/Unexpected end of JSON input/.test(err.message)) pos = text.length;
-  else return '';
+  else {
+    // Some Node 20 messages carry no position: find the first offending character ourselves.
+    const found = firstJsonError(text);
+    if (found === null) return '';
+    pos = found;
+  }
   const before = text.slice(0, pos);
   const line = before.split('\n').length;
   const column = pos - before.lastIndexOf('\n');
   return `:${line}:${column}`;
+}
+
+/** Offset of the first character where `text` stops being JSON (null when it parses). A plain recursive scanner. */
+export function firstJsonError(text: string): number | null {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const lit = (word: string): void => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const str = (): void => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const num = (): void => {
+    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') return void i++;
+        fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') return void i++;
+        fail();
+      }
+    }
+    if (c === '"') return str();
+    if (c === 't') return lit('true');
+    if (c === 'f') return lit('false');
+    if (c === 'n') return lit('null');
+    return num();
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : null;
+  } catch (at) {
+    return typeof at === 'number' ? at : null;
+  }
 }
 
 export function expandPath(p: string, baseDir: string): string {

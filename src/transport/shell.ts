@@ -175,7 +175,8 @@ function dirOf(path: string): string {
 }
 
 export function backupPathFor(runId: string, path: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(runId)) throw new UnsafeArgumentError(runId, 'is not a valid run id');
+  // First character alphanumeric: no `.`/`..` (a path outside backups/) and nothing option-looking.
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(runId)) throw new UnsafeArgumentError(runId, 'is not a valid run id');
   return `${STATE_DIR}/backups/${runId}${assertRemotePath(path)}`;
 }
 

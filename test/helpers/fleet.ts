@@ -28,9 +28,13 @@ export async function testFleet(scenario: unknown, o: { rebootDelayMs?: number }
   };
 }
 
-/** A node of the PVE 9 Intel GRUB profile that declares its GPU. */
+/**
+ * A node of the PVE 9 Intel GRUB profile that declares its GPU and iommu=pt:
+ * the token is not on the running command line, so the node must reboot
+ * (without it the GPU would move to vfio-pci live, with no reboot).
+ */
 export function gpuNode(name: string, extra: Record<string, unknown> = {}) {
-  return { name, profile: 'pve9-intel-grub-lvm', declare: { devices: [{ address: '0000:01:00.0' }] }, ...extra };
+  return { name, profile: 'pve9-intel-grub-lvm', declare: { devices: [{ address: '0000:01:00.0' }], iommuPassthrough: true }, ...extra };
 }
 
 /** Samples how many of the fleet's hosts are down at once, every few ms. */

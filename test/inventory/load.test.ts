@@ -21,8 +21,10 @@ describe('inventory loading', () => {
   it('loads a host-only inventory and applies defaults', () => {
     const inv = load('good-host-only.json');
     const node = inv.clusters[0]!.nodes[0]!;
-    expect(node.ssh.port).toBe(22);
-    expect(node.ssh.user).toBe('root');
+    // port and user stay unset so ssh_config can fill them; 22 and root apply at connect time
+    expect(node.ssh.port).toBeUndefined();
+    expect(node.ssh.user).toBeUndefined();
+    expect(node.ssh.useSshConfig).toBe(true);
     expect(node.devices[0]).toMatchObject({ address: '0000:01:00.0', bind: 'auto', allFunctions: true });
     expect(inv.clusters[0]!.policy).toMatchObject({ maxUnavailable: 1, reboot: 'needed' });
   });

@@ -51,6 +51,8 @@ describe('inventory from flags', () => {
     const inv = inventoryFromFlags({ host: 'admin@pve1.example.com:2222', api: 'https://pve1.example.com:8006', devices: ['0000:01:00.0'], vms: [100] });
     const c = inv.clusters[0]!;
     expect(c.nodes[0]).toMatchObject({ name: 'pve1', ssh: { host: 'pve1.example.com', port: 2222, user: 'admin', sudo: true } });
+    const bare = inventoryFromFlags({ host: 'pve1', devices: [], vms: [] }).clusters[0]!.nodes[0]!.ssh;
+    expect([bare.host, bare.port, bare.user, bare.hostKey]).toEqual(['pve1', undefined, undefined, undefined]);
     expect(c.vms[0]).toMatchObject({ vmid: 100, node: 'pve1', hostpci: [{ host: '0000:01:00', pcie: true }] });
   });
   it('rejects hostile values through the same schema', () => {

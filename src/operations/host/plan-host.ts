@@ -11,19 +11,32 @@
  *   cmdline tokens that differ from /proc/cmdline, vfio modules configured
  *   but not loaded, declared functions still on a host driver, and devices
  *   still on vfio-pci whose binding this plan removes.
- * Applying the steps and rebooting makes the next plan empty.
+ * - With `liveBind` (the engine turns it on unless the reboot policy is
+ *   "always"), declared functions move to vfio-pci now instead (live-bind.ts)
+ *   when nothing else needs a reboot; their reasons then go away.
+ * - The files the tool owns carry a seal line (owned-seal.ts): planning runs
+ *   on the unsealed text, writes are sealed, and a hand edit that a step
+ *   would overwrite or remove is a warning.
+ * Applying the steps (and rebooting when reasons remain) makes the next plan empty.
  */
 import type { HostFacts } from '../../facts/host/types.js';
 import type { Node } from '../../inventory/schema.js';
 import type { HostPlanResult, Warning } from '../types.js';
-import { coveredAddresses, functionsOf } from './driver-binding.js';
+import { coveredAddresses } from './driver-binding.js';
 import { planModprobe } from './driver-binding.js';
 import { applyFileSteps, fileSteps } from './file-steps.js';
 import { cmdlineRebootReasons, ownedCmdlineTokens, planKernelCmdline, renderLedger } from './kernel-cmdline.js';
+import { planLiveBind } from './live-bind.js';
+import { sealSteps, unsealOwnedFiles } from './owned-seal.js';
 import { MODPROBE_FILE } from './paths.js';
 import { refreshSteps } from './refresh.js';
 import { checkSafety } from './safety.js';
-import { normalizeModule, planVfioModules, VFIO_MODULES } from './vfio-modules.js';
+import { planVfioModules } from './vfio-modules.js';
+
+export interface PlanHostOptions {
+  /** Move declared functions to vfio-pci now when nothing else needs a reboot (default false). */
+  readonly liveBind?: boolean;
+}
 
 function dedupeWarnings(ws: readonly Warning[]): Warning[] {
   const seen = new Set<string>();
@@ -35,7 +48,8 @@ function dedupeWarnings(ws: readonly Warning[]): Warning[] {
   });
 }
 
-export function planHost(node: Node, facts: HostFacts): HostPlanResult {
+export function planHost(node: Node, rawFacts: HostFacts, opts: PlanHostOptions = {}): HostPlanResult {
+  const { facts, states: seals } = unsealOwnedFiles(rawFacts);
   const safety = checkSafety(node, facts);
   if (safety.frozen) {
     return { steps: [], refused: [...safety.nodeRefusals], warnings: dedupeWarnings(safety.warnings), rebootReasons: [] };
@@ -60,32 +74,26 @@ export function planHost(node: Node, facts: HostFacts): HostPlanResult {
     trailer: renderLedger(cmdline.ledger),
   });
 
-  const writes = fileSteps([...cmdline.changes, ...modules.changes, ...modprobe.changes], facts);
+  const unsealedWrites = fileSteps([...cmdline.changes, ...modules.changes, ...modprobe.changes], facts);
+  const sealed = sealSteps(unsealedWrites, rawFacts, seals);
+  const writes = sealed.steps;
   const refresh = refreshSteps(writes, facts);
-  const after: HostFacts = { ...facts, files: applyFileSteps(facts.files, writes) };
+  const after: HostFacts = { ...facts, files: applyFileSteps(facts.files, unsealedWrites) };
 
-  const rebootReasons = [...cmdlineRebootReasons(after, cmdline.desired, ownedCmdlineTokens(facts))];
-  if (hasDevices) {
-    const loaded = new Set(facts.modulesLoaded.map(normalizeModule));
-    const missing = VFIO_MODULES.filter((m) => !loaded.has(m));
-    if (missing.length) rebootReasons.push(`vfio modules not loaded yet: ${missing.join(', ')}`);
-  }
+  const cmdlineReasons = cmdlineRebootReasons(after, cmdline.desired, ownedCmdlineTokens(facts));
+  const releaseReasons: string[] = [];
   const covered = coveredAddresses(planned, facts);
-  for (const d of planned) {
-    for (const f of functionsOf(d, facts)) {
-      if (f.driver && f.driver !== 'vfio-pci') rebootReasons.push(`device ${f.address} is bound to ${f.driver}; vfio-pci takes it at the next boot`);
-    }
-  }
   if (refresh.some((s) => s.kind === 'refresh' && s.command === 'update-initramfs') && writes.some((s) => s.path === MODPROBE_FILE)) {
     for (const p of facts.pci) {
-      if (p.driver === 'vfio-pci' && !covered.has(p.address)) rebootReasons.push(`device ${p.address} stays on vfio-pci until the next boot (no longer declared)`);
+      if (p.driver === 'vfio-pci' && !covered.has(p.address)) releaseReasons.push(`device ${p.address} stays on vfio-pci until the next boot (no longer declared)`);
     }
   }
+  const live = planLiveBind({ devices: planned, facts, otherReasons: [...cmdlineReasons, ...releaseReasons] }, opts.liveBind === true);
 
   return {
-    steps: [...writes, ...refresh],
+    steps: [...writes, ...refresh, ...live.steps],
     refused: [...safety.deviceRefusals, ...cmdline.refused],
-    warnings: dedupeWarnings([...safety.warnings, ...cmdline.warnings, ...modules.warnings, ...modprobe.warnings]),
-    rebootReasons,
+    warnings: dedupeWarnings([...safety.warnings, ...cmdline.warnings, ...modules.warnings, ...modprobe.warnings, ...sealed.warnings]),
+    rebootReasons: [...cmdlineReasons, ...live.rebootReasons, ...releaseReasons],
   };
 }

@@ -16,7 +16,7 @@
  */
 import type { HostFacts, PciDevice } from '../../facts/host/types.js';
 import type { Node } from '../../inventory/schema.js';
-import type { Check } from '../types.js';
+import type { Check, HostStep } from '../types.js';
 import { splitCmdline } from './cmdline-tokens.js';
 import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './driver-binding.js';
 import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
@@ -38,6 +38,18 @@ function configuredForVfio(facts: HostFacts, p: PciDevice): boolean {
   return content.split('\n').some((l) =>
     (l.startsWith('options vfio-pci ids=') && l.slice('options vfio-pci ids='.length).split(',').includes(p.id))
     || (l.startsWith('install ') && l.includes(`/sys/bus/pci/devices/${p.address}/driver_override`)));
+}
+
+/** Owned files edited by hand (see owned-seal.ts), for the config-applied message. */
+function handEdits(ws: readonly { subject: string; message: string }[]): string {
+  const files = ws.filter((w) => w.subject.startsWith('file ') && w.message.startsWith('edited by hand')).map((w) => w.subject.slice(5));
+  return files.length ? `; edited by hand since pve-passthrough wrote it: ${files.join(', ')}` : '';
+}
+
+function describeStep(s: HostStep): string {
+  if ('path' in s) return `${s.kind} ${s.path}`;
+  if (s.kind === 'refresh') return s.command;
+  return s.kind === 'live-bind' ? `live-bind ${s.address}` : s.kind;
 }
 
 export function rebootPendingReasons(node: Node, facts: HostFacts): string[] {
@@ -139,7 +151,7 @@ export function verifyHost(node: Node, facts: HostFacts): Check[] {
     ? { id: 'config-applied', status: 'fail', message: `cannot be planned: ${plan.refused.map((r) => r.reason).join('; ')}` }
     : plan.steps.length === 0
       ? { id: 'config-applied', status: 'pass', message: 'persistent configuration matches the declaration' }
-      : { id: 'config-applied', status: 'fail', message: `${plan.steps.length} step(s) pending`, evidence: clip(plan.steps.map((s) => ('path' in s ? `${s.kind} ${s.path}` : s.kind === 'refresh' ? s.command : s.kind)).join(', ')) });
+      : { id: 'config-applied', status: 'fail', message: `${plan.steps.length} step(s) pending${handEdits(plan.warnings)}`, evidence: clip(plan.steps.map(describeStep).join(', ')) });
 
   const pending = rebootPendingReasons(node, facts);
   checks.push({ id: 'reboot-pending', status: pending.length ? 'fail' : 'pass', message: pending.length ? pending.join('; ') : 'running state matches the configuration', evidence: `boot_id ${facts.bootId}` });

@@ -5,3 +5,8 @@ export { rebootAndWait, REBOOT_SCRIPT, BOOT_ID_SCRIPT, type RebootableHost, type
 export { fingerprintOf, expandHome, decideKnownHosts, preferredHostKeyAlgorithms, type HostKeyPolicy, type KnownHostsDecision } from './host-key.js';
 export { checkHostKey, loadKnownHosts, knownHostsPath } from './host-key-check.js';
 export { parseKnownHosts, hostMatches, hostToken, knownHostsLine, type KnownHostsEntry, type KnownHostsFile } from './known-hosts.js';
+export { JumpPool, sharedJumpPool, type JumpHop, type JumpLease, type JumpTunnel } from './jump.js';
+export { parseSshConfig, evaluateSshConfig, type SshConfig, type ConfigFile, type HostQuery, type RawHostConfig } from './ssh-config.js';
+export { loadSshConfig, DEFAULT_SYSTEM_SSH_CONFIG, type LoadSshConfigOptions } from './ssh-config-load.js';
+export { resolveSshTarget, parseProxyJump, type SshTargetSpec, type ResolveContext, type ResolvedTarget, type ResolvedEndpoint, type JumpSpec } from './resolve-target.js';
+export { sshOptionsFor, type TargetOptionsInput } from './target-options.js';

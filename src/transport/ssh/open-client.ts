@@ -3,11 +3,13 @@
  * ssh2's handshake and every failure turned into an SshError that names the
  * node and host:port and says what to do.
  */
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig } from 'ssh2';
 import { PassthroughError, SshError, redact, type ErrorContext } from '../../errors.js';
 import { checkHostKey, knownHostsPath, loadKnownHosts } from './host-key-check.js';
 import { preferredHostKeyAlgorithms, type HostKeyPolicy } from './host-key.js';
+import type { JumpHop, JumpPool } from './jump.js';
 import type { KnownHostsFile } from './known-hosts.js';
 
 const { Client } = ssh2;
@@ -23,6 +25,10 @@ export interface SshConnectOptions {
   /** Path of an ssh-agent socket (usually $SSH_AUTH_SOCK). */
   readonly agent?: string;
   readonly hostKey: HostKeyPolicy;
+  /** ssh_config HostKeyAlias: known_hosts is searched (and written) under this name instead of host:port. */
+  readonly hostKeyAlias?: string;
+  /** ProxyJump: reach the node through these hops (first one directly); `pool` defaults to the process-wide one. */
+  readonly jump?: { readonly route: readonly JumpHop[]; readonly pool?: JumpPool };
   /** TCP connect + handshake + auth. Default 15 s. */
   readonly readyTimeoutMs?: number;
   /** Run every script under `sudo -n sh -c` (non-root users). */
@@ -45,11 +51,19 @@ export function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-export async function openClient(o: SshConnectOptions, readyTimeoutMs = o.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS): Promise<SshClient> {
+/**
+ * `sock`: an already-open stream to the server (a channel forwarded by a jump
+ * host) instead of a TCP connection of our own.
+ */
+export async function openClient(o: SshConnectOptions, readyTimeoutMs = o.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, sock?: Duplex): Promise<SshClient> {
   const host = bareHost(o.host);
-  const where = `${o.node} at ${host}:${o.port}`;
+  const via = o.jump && o.jump.route.length > 0 ? ` via ${o.jump.route.map((h) => h.name).join(' -> ')}` : '';
+  const where = `${o.node} at ${host}:${o.port}${via}`;
   const ctx: ErrorContext = { node: o.node, step: 'ssh connect' };
   const known: KnownHostsFile | undefined = 'knownHosts' in o.hostKey ? await loadKnownHosts(knownHostsPath(o.hostKey, o.home), o.node) : undefined;
+  // HostKeyAlias replaces the whole `[host]:port` lookup name, as in OpenSSH.
+  const keyHost = o.hostKeyAlias ?? host;
+  const keyPort = o.hostKeyAlias !== undefined ? 22 : o.port;
 
   return new Promise<SshClient>((resolve, reject) => {
     const client = new Client();
@@ -80,19 +94,22 @@ export async function openClient(o: SshConnectOptions, readyTimeoutMs = o.readyT
       keepaliveCountMax: o.keepaliveCountMax ?? 3,
       // Must return undefined: ssh2 treats any returned value (a Promise too) as the verdict.
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void): void => {
-        checkHostKey(o.hostKey, { node: o.node, host, port: o.port }, key, { ...(o.home !== undefined ? { home: o.home } : {}), ...(known ? { known } : {}) })
+        checkHostKey(o.hostKey, { node: o.node, host: keyHost, port: keyPort }, key, { ...(o.home !== undefined ? { home: o.home } : {}), ...(known ? { known } : {}) })
           .then(() => verify(true), (err: unknown) => {
             hostKeyProblem = err instanceof Error ? err : new SshError('E_HOST_KEY', String(err), ctx);
             verify(false);
           });
       },
-      ...(known ? { algorithms: { serverHostKey: preferredHostKeyAlgorithms(known.entries, host, o.port) } } : {}),
+      ...(known ? { algorithms: { serverHostKey: preferredHostKeyAlgorithms(known.entries, keyHost, keyPort) } } : {}),
+      ...(sock !== undefined ? { sock } : {}),
       ...(o.privateKey !== undefined ? { privateKey: o.privateKey } : {}),
       ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
       ...(o.agent !== undefined ? { agent: o.agent } : {}),
     };
     try {
       client.connect(config);
+      // Small SSH packets (channel requests, EOF, close) must not wait for a delayed ACK (Nagle): 40 ms per exec otherwise.
+      client.setNoDelay(true);
     } catch (err) {
       // ssh2 parses the private key synchronously: wrong or missing passphrase, bad key file.
       const secrets = o.passphrase ? [o.passphrase] : [];

@@ -19,9 +19,13 @@ export interface RebootWaitOptions {
   /** boot_id read before the reboot. */
   readonly bootIdBefore: string;
   readonly timeoutMs: number;
-  /** First pause between attempts; doubles up to maxPollMs. Default 2 s. */
+  /** First pause between attempts; doubles up to maxPollMs (if larger). Default 2 s. */
   readonly pollMs?: number;
-  /** Default max(pollMs, 10 s). */
+  /**
+   * Default pollMs: flat polling. Each attempt is one TCP connect, and how late
+   * the node's return is noticed (time the rollout loses per reboot) is bounded
+   * by this value; a doubling backoff lost up to the whole reboot time again.
+   */
   readonly maxPollMs?: number;
   /** Timeout of the `systemctl reboot` exec itself. Default 15 s. */
   readonly commandTimeoutMs?: number;
@@ -43,7 +47,7 @@ export async function rebootAndWait(host: RebootableHost, o: RebootWaitOptions):
   const now = o.now ?? Date.now;
   const sleep = o.sleep ?? defaultSleep;
   const pollMs = o.pollMs ?? 2_000;
-  const maxPollMs = o.maxPollMs ?? Math.max(pollMs, 10_000);
+  const maxPollMs = o.maxPollMs ?? pollMs;
   const before = o.bootIdBefore.trim();
   const start = now();
   const deadline = start + o.timeoutMs;

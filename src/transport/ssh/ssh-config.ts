@@ -12,7 +12,7 @@ export type ConfigEntry =
   | { readonly kind: 'option'; readonly key: string; readonly args: readonly string[] }
   | { readonly kind: 'host' | 'match'; readonly args: readonly string[]; readonly body: readonly ConfigEntry[] }
   /** Include: `files` is filled by the loader (matched files in order), empty when nothing matched. */
-  | { readonly kind: 'include'; readonly patterns: readonly string[]; readonly files: readonly ConfigFile[] };
+  | { readonly kind: 'include'; readonly patterns: readonly string[]; readonly files: ConfigFile[] };
 
 export interface ConfigFile {
   readonly path: string;

@@ -9,6 +9,7 @@ import { withSudo, type Script } from '../shell.js';
 import type { ExecOptions, ExecResult, RemoteHost } from '../types.js';
 import { ChannelLimit } from './channel-limit.js';
 import { execOnChannel } from './exec-channel.js';
+import { sharedJumpPool, type JumpLease } from './jump.js';
 import { bareHost, openClient, type SshConnectOptions } from './open-client.js';
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
@@ -25,6 +26,8 @@ export class SshHost implements RemoteHost {
   private client: SshClient | undefined;
   private opened = 0;
   private readonly limit: ChannelLimit;
+  /** Held from the first connect until close(), so a reboot's reconnect reuses the jump hosts' connections. */
+  private jumpLease: JumpLease | undefined;
 
   constructor(private readonly options: SshConnectOptions) {
     this.node = options.node;
@@ -32,11 +35,17 @@ export class SshHost implements RemoteHost {
     this.limit = new ChannelLimit(options.maxChannels ?? 8);
   }
 
+  /** The node's address as connected to (ssh_config HostName applied, no brackets): what the node's management NIC holds. */
+  get hostName(): string {
+    return bareHost(this.options.host);
+  }
+
   /** `host:port` as connected to, for messages. */
   get address(): string {
     return `${bareHost(this.options.host)}:${this.options.port}`;
   }
 
+  /** Connections this host caused: its own, plus each jump host connection it was the first to need. */
   get connectionsOpened(): number {
     return this.opened;
   }
@@ -48,8 +57,8 @@ export class SshHost implements RemoteHost {
 
   /** Opens a fresh connection (closing any current one). Used at start and after a reboot. */
   async reconnect(opts: { readyTimeoutMs?: number } = {}): Promise<void> {
-    await this.close();
-    const client = await openClient(this.options, opts.readyTimeoutMs);
+    await this.dropClient();
+    const client = await this.open(opts.readyTimeoutMs);
     this.opened++;
     this.client = client;
     client.once('close', () => {
@@ -82,7 +91,35 @@ export class SshHost implements RemoteHost {
     }
   }
 
+  private async open(readyTimeoutMs: number | undefined): Promise<SshClient> {
+    const jump = this.options.jump;
+    if (!jump || jump.route.length === 0) return openClient(this.options, readyTimeoutMs);
+    this.jumpLease ??= (jump.pool ?? sharedJumpPool).lease(jump.route, {
+      node: this.node,
+      ...(this.options.home !== undefined ? { home: this.options.home } : {}),
+      ...(this.options.readyTimeoutMs !== undefined ? { readyTimeoutMs: this.options.readyTimeoutMs } : {}),
+      ...(this.options.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: this.options.keepaliveIntervalMs } : {}),
+      ...(this.options.keepaliveCountMax !== undefined ? { keepaliveCountMax: this.options.keepaliveCountMax } : {}),
+    });
+    const tunnel = await this.jumpLease.open(bareHost(this.options.host), this.options.port, readyTimeoutMs);
+    this.opened += tunnel.opened;
+    try {
+      return await openClient(this.options, readyTimeoutMs, tunnel.sock);
+    } catch (err) {
+      tunnel.sock.destroy();
+      throw err;
+    }
+  }
+
+  /** Closes the connection and lets go of the jump hosts (closed when no other node uses them). */
   async close(): Promise<void> {
+    await this.dropClient();
+    const lease = this.jumpLease;
+    this.jumpLease = undefined;
+    await lease?.release();
+  }
+
+  private async dropClient(): Promise<void> {
     const client = this.client;
     if (!client) return;
     this.client = undefined;

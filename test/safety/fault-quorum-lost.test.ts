@@ -1,0 +1,52 @@
+/**
+ * Quorum is lost while a cluster is being rolled out: no further node of that
+ * cluster reboots. The gate reads quorum again before every reboot.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apply, plan, type EngineEvent } from '../../src/index.js';
+import { expectConverges, expectIntact, intended, reboots, snapshot, startSim, VFIO_NODE, type Sim } from './harness.js';
+
+describe('fault: quorum lost mid-rollout', () => {
+  let sim: Sim;
+  beforeAll(async () => {
+    sim = await startSim({
+      clusters: [{
+        name: 'trio',
+        policy: { maxUnavailable: 1, rebootTimeoutSeconds: 3 },
+        nodes: [VFIO_NODE('q1'), VFIO_NODE('q2'), VFIO_NODE('q3')],
+      }],
+    });
+  });
+  afterAll(() => sim?.close());
+
+  it('reboots no further node once the cluster is not quorate', async () => {
+    const api = sim.fleet.cluster('trio').api!;
+    const planned = intended(await plan(sim.inventory, sim.opts()));
+    const before = snapshot(sim.fleet);
+    let first: string | null = null;
+    const onEvent = (e: EngineEvent) => {
+      sim.events.push(e);
+      // The first node to come back finds its cluster without quorum (corosync split, say).
+      if (!first && e.type === 'node' && e.status === 'reboot' && /back with a new boot_id/.test(e.message)) {
+        first = e.node;
+        api.faults.setQuorumLost(true);
+      }
+    };
+    const report = await apply(sim.inventory, sim.opts({ onEvent }));
+    expect(first).not.toBeNull();
+    expect(report.ok).toBe(false);
+    const counts = reboots(sim.fleet);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0), JSON.stringify(counts)).toBe(1);
+    expect(counts[first!]).toBe(1);
+    for (const n of report.nodes.filter((x) => x.node !== first)) {
+      expect(n.rebooted).toBe(false);
+      expect(['failed', 'skipped']).toContain(n.outcome);
+      expect(n.message).toMatch(/quorate|quorum|rollout .* stopped/);
+    }
+    expectIntact(before, snapshot(sim.fleet), planned);
+
+    api.faults.setQuorumLost(false);
+    await expectConverges(sim);
+    expect(reboots(sim.fleet)).toEqual({ q1: 1, q2: 1, q3: 1 });
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * update-grub, proxmox-boot-tool refresh or update-initramfs fails: every
+ * file the run changed on that node is restored from its backup, nothing
+ * reboots, and the error carries the command's stderr.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apply } from '../../src/index.js';
+import { expectConverges, reboots, snapshot, startSim, VFIO_NODE, type Sim } from './harness.js';
+
+const CASES = [
+  { node: 'grub1', profile: 'pve9-intel-grub-lvm', command: 'update-grub', stderr: '/usr/sbin/grub-probe: error: failed to get canonical path of `/dev/mapper/pve-root\'.' },
+  { node: 'sdboot1', profile: 'pve9-amd-sdboot-zfs', command: 'proxmox-boot-tool refresh', stderr: 'E: /boot/efi is not mounted: mount: /var/tmp/espmounts/3C1A-2B4F: can\'t read superblock' },
+  { node: 'initrd1', profile: 'pve9-intel-grub-lvm', command: 'update-initramfs', stderr: 'E: mkinitramfs failure cpio 141 (No space left on device)' },
+] as const;
+
+describe('fault: a boot refresh command fails', () => {
+  let sim: Sim;
+  beforeAll(async () => {
+    sim = await startSim({
+      clusters: CASES.map((c) => ({
+        name: `c-${c.node}`,
+        standalone: true,
+        // iommu=pt makes the kernel command line change, so the boot loader refresh is needed too.
+        nodes: [VFIO_NODE(c.node, c.profile, { faults: { failCommand: { [c.command]: c.stderr } }, declare: { devices: [{ address: '0000:01:00.0' }], iommuPassthrough: true } })],
+      })),
+    });
+  });
+  afterAll(() => sim?.close());
+
+  it('restores every file from its backup, does not reboot, and shows the stderr', async () => {
+    const before = snapshot(sim.fleet);
+    const report = await apply(sim.inventory, sim.opts());
+    expect(report.ok).toBe(false);
+    const after = snapshot(sim.fleet);
+    for (const c of CASES) {
+      const n = report.nodes.find((x) => x.node === c.node)!;
+      expect(n.outcome, c.node).toBe('failed');
+      expect(n.rebooted).toBe(false);
+      expect(n.error?.code).toBe('E_REMOTE_COMMAND');
+      expect(n.message).toContain(`${c.command === 'update-initramfs' ? 'update-initramfs -u -k all' : c.command} failed (exit 1)`);
+      expect(n.message).toContain(c.stderr);
+      expect(n.message).toContain('every file changed on this node was restored from its backup and no reboot was done');
+      // Byte for byte, with mode and owner, every config file is what it was.
+      const was = before.get(c.node)!;
+      const now = after.get(c.node)!;
+      expect([...now.keys()].filter((p) => !p.endsWith('.pvpt-tmp')).sort()).toEqual([...was.keys()].sort());
+      for (const [path, f] of was) expect(now.get(path), `${c.node}:${path}`).toEqual(f);
+      // The backups the restore came from are on the host, with the manifest.
+      const state = sim.fleet.host(c.node).state;
+      expect(state.vfs.walkFiles(`/var/lib/pve-passthrough/backups/${report.runId}`)).toContain(`/var/lib/pve-passthrough/backups/${report.runId}/manifest.json`);
+    }
+    expect(reboots(sim.fleet)).toEqual({ grub1: 0, sdboot1: 0, initrd1: 0 });
+
+    for (const c of CASES) sim.fleet.host(c.node).state.setFaults({ failCommand: {} });
+    await expectConverges(sim);
+  });
+});
