@@ -46,6 +46,7 @@ function renderNode(n: NodePlan, s: Style): string[] {
   const out = [head];
   if (n.steps.length === 0 && n.refused.length === 0) out.push(s.dim('    no changes'));
   for (const st of n.steps) out.push(...renderStep(st, s));
+  if (n.steps.length > 0 && !n.steps.some((st) => st.kind === 'reboot')) out.push(s.dim('    no reboot needed'));
   for (const r of n.refused) out.push(s.yellow(`    refused: ${r.subject}: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}`));
   for (const w of n.warnings) out.push(s.yellow(`    warning: ${w.subject}: ${w.message}`));
   return out;

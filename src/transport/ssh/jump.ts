@@ -10,21 +10,13 @@ import type { Duplex } from 'node:stream';
 import type { Client as SshClient } from 'ssh2';
 import { HostKeyError, SshError } from '../../errors.js';
 import type { HostKeyPolicy } from './host-key.js';
-import { bareHost, DEFAULT_READY_TIMEOUT_MS, openClient } from './open-client.js';
+import { bareHost, DEFAULT_READY_TIMEOUT_MS, openClient, type SshConnectOptions } from './open-client.js';
 
-/** One jump host, as connected to (settings already resolved). */
-export interface JumpHop {
+/** One jump host, as connected to (settings already resolved): the node's connect options plus its name. */
+export type JumpHop = Pick<SshConnectOptions, 'host' | 'port' | 'user' | 'privateKey' | 'passphrase' | 'agent' | 'hostKey' | 'hostKeyAlias'> & {
   /** The name as written in ProxyJump, for messages. */
   readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly privateKey?: Buffer | string;
-  readonly passphrase?: string;
-  readonly agent?: string;
-  readonly hostKey: HostKeyPolicy;
-  readonly hostKeyAlias?: string;
-}
+};
 
 export interface JumpContext {
   /** The node being reached, for error messages. */

@@ -95,10 +95,10 @@ export function hostToken(host: string, port: number): string {
   return port === 22 ? h : `[${h}]:${port}`;
 }
 
-/** `*` and `?` wildcards, case-insensitive; iterative so a hostile pattern cannot blow up. */
-export function wildcardMatch(name: string, pattern: string): boolean {
-  const s = name.toLowerCase();
-  const p = pattern.toLowerCase();
+/** `*` and `?` wildcards (known_hosts, ssh_config Host patterns, Include globs); iterative so a hostile pattern cannot blow up. */
+export function wildcardMatch(name: string, pattern: string, caseInsensitive = true): boolean {
+  const s = caseInsensitive ? name.toLowerCase() : name;
+  const p = caseInsensitive ? pattern.toLowerCase() : pattern;
   let si = 0;
   let pi = 0;
   let star = -1;

@@ -7,6 +7,7 @@
  * on every lookup. Pure: files are read by ssh-config-load.ts.
  */
 import { parse, LineType, type Line } from 'ssh-config';
+import { wildcardMatch } from './known-hosts.js';
 
 export type ConfigEntry =
   | { readonly kind: 'option'; readonly key: string; readonly args: readonly string[] }
@@ -71,31 +72,8 @@ export interface RawHostConfig {
 
 const ACCUMULATE = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
 
-/** `*`/`?` match without regexes, so a hostile pattern cannot blow up; case-insensitive for host names. */
-export function patternMatch(text: string, pattern: string, caseInsensitive = true): boolean {
-  const s = caseInsensitive ? text.toLowerCase() : text;
-  const p = caseInsensitive ? pattern.toLowerCase() : pattern;
-  let si = 0;
-  let pi = 0;
-  let star = -1;
-  let mark = 0;
-  while (si < s.length) {
-    if (pi < p.length && (p[pi] === '?' || p[pi] === s[si])) {
-      si++;
-      pi++;
-    } else if (pi < p.length && p[pi] === '*') {
-      star = pi++;
-      mark = si;
-    } else if (star >= 0) {
-      pi = star + 1;
-      si = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p[pi] === '*') pi++;
-  return pi === p.length;
-}
+/** `*`/`?` match, case-insensitive for host names (the one matcher shared with known_hosts). */
+export const patternMatch = wildcardMatch;
 
 /** ssh_config pattern lists: comma- or space-separated, `!` negates and wins. */
 export function patternListMatch(text: string, patterns: readonly string[]): boolean {
