@@ -86,5 +86,6 @@ export function redact(text: string, secrets: readonly string[] = []): string {
     .replace(/(PVEAPIToken=[^=\s]+=)[^\s;"']+/g, '$1***')
     .replace(/(PVEAuthCookie=)[^\s;"']+/g, '$1***')
     .replace(/(CSRFPreventionToken:\s*)[^\s"']+/gi, '$1***')
-    .replace(/("?(?:password|secret|passphrase|ticket|totp|tfa-challenge)"?\s*[:=]\s*"?)[^"&\s,}]+/gi, '$1***');
+    // A value that opens an object or array is structure (e.g. an inventory's "password": {"env": …}), not a secret.
+    .replace(/("?(?:password|secret|passphrase|ticket|totp|tfa-challenge)"?\s*[:=]\s*"?)[^"&\s,{}[\]]+/gi, '$1***');
 }

@@ -60,13 +60,25 @@ export interface ClientKey {
   readonly publicKey: string;
 }
 
+/**
+ * ssh2 1.17's generateKeyPairSync('ed25519') returns, about 3 times in 1000, a
+ * private key its own parseKey rejects ("Malformed OpenSSH private key"): draw again.
+ */
+function parsableKeyPair(comment?: string): { private: string; public: string } {
+  for (let attempt = 0; ; attempt++) {
+    const k = comment === undefined ? utils.generateKeyPairSync('ed25519') : utils.generateKeyPairSync('ed25519', { comment });
+    if (!(utils.parseKey(k.private) instanceof Error) && !(utils.parseKey(k.public) instanceof Error)) return k;
+    if (attempt >= 50) throw new Error('ssh2 could not generate a parsable ed25519 key');
+  }
+}
+
 export function generateClientKey(comment = 'pve-passthrough-test'): ClientKey {
-  const k = utils.generateKeyPairSync('ed25519', { comment });
+  const k = parsableKeyPair(comment);
   return { privateKey: k.private, publicKey: k.public };
 }
 
 export function generateHostKey(): string {
-  return utils.generateKeyPairSync('ed25519').private;
+  return parsableKeyPair().private;
 }
 
 function parseOne(key: string): ParsedKey {
@@ -153,6 +165,9 @@ class SimHostServer implements RunningSimHost {
 
   private onSocket(socket: Socket): void {
     socket.on('error', () => undefined);
+    // OpenSSH's sshd flushes the packets that end an exec in one write; ssh2 writes them one by
+    // one, and with Nagle on each exec would wait 40 ms for a delayed ACK. Match sshd's timing.
+    socket.setNoDelay(true);
     if (this.down || this.closed) {
       socket.destroy(); // the port answers but nobody is home: connection reset
       return;
