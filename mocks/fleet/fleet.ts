@@ -71,18 +71,27 @@ function mgmtIp(host: RunningSimHost): string {
   return '127.0.0.1';
 }
 
+/** A secret in its own 0600 file, as the inventory's `{ "file": … }` references expect. */
+async function secretFile(path: string, value: string): Promise<string> {
+  await writeFile(path, `${value}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return path;
+}
+
 export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const dir = resolve(o.dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const secretsDir = join(dir, 'sim-secrets');
   await mkdir(secretsDir, { recursive: true, mode: 0o700 });
-  const key = generateClientKey('pve-passthrough-sim');
+  const keyPassphrase = o.scenario.encryptedClientKey ? randomBytes(12).toString('base64url') : undefined;
+  const key = generateClientKey('pve-passthrough-sim', keyPassphrase);
   const keyPath = join(dir, 'sim-id_ed25519');
   await writeFile(keyPath, key.privateKey, { mode: 0o600 });
   await chmod(keyPath, 0o600);
+  const passphraseRef = keyPassphrase === undefined ? undefined : { file: await secretFile(join(secretsDir, 'ssh-key-passphrase'), keyPassphrase) };
 
   const clusters: SimCluster[] = [];
-  const secrets: string[] = [];
+  const secrets: string[] = keyPassphrase === undefined ? [] : [keyPassphrase];
   const started: RunningSimHost[] = [];
   const servers: SimApiServer[] = [];
   const apis: SimApi[] = [];
@@ -118,7 +127,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       if (c.api) {
         const password = randomBytes(12).toString('base64url');
         const tokenSecret = [8, 4, 4, 4, 12].map((n) => randomBytes(n / 2).toString('hex')).join('-');
-        secrets.push(password, tokenSecret);
+        // A fixed code the simulated server always accepts (its RFC 6238 path is tested in mocks/api).
+        const totpCode = c.totp ? String(randomBytes(4).readUInt32BE() % 1_000_000).padStart(6, '0') : undefined;
+        secrets.push(password, tokenSecret, ...(totpCode ? [totpCode] : []));
         api = createSimApi({
           name: c.name,
           standalone: c.standalone,
@@ -131,7 +142,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
           containers: c.containers,
           mappings: c.existingMappings,
           ha: c.ha,
-          users: [{ userid: 'root@pam', password }],
+          users: [{ userid: 'root@pam', password, ...(totpCode ? { totp: { code: totpCode } } : {}) }],
           tokens: [{ tokenid: 'automation@pve!passthrough', secret: tokenSecret }],
         }, { taskMs: o.taskMs ?? 15 });
         apis.push(api);
@@ -151,15 +162,14 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
             }
           }
         }, 25));
-        const secretFile = join(secretsDir, `${c.name}-${c.auth === 'ticket' ? 'root-password' : 'token-secret'}`);
-        await writeFile(secretFile, `${c.auth === 'ticket' ? password : tokenSecret}\n`, { mode: 0o600 });
-        await chmod(secretFile, 0o600);
+        const secretPath = await secretFile(join(secretsDir, `${c.name}-${c.auth === 'ticket' ? 'root-password' : 'token-secret'}`), c.auth === 'ticket' ? password : tokenSecret);
+        const totpRef = totpCode ? { totp: { file: await secretFile(join(secretsDir, `${c.name}-root-totp`), totpCode) } } : {};
         apiSection = {
           url: server.url,
           tls: { fingerprint: server.fingerprint },
           auth: c.auth === 'ticket'
-            ? { ticket: { username: 'root@pam', password: { file: secretFile } } }
-            : { token: { id: 'automation@pve!passthrough', secret: { file: secretFile } } },
+            ? { ticket: { username: 'root@pam', password: { file: secretPath }, ...totpRef } }
+            : { token: { id: 'automation@pve!passthrough', secret: { file: secretPath } } },
           timeoutSeconds: 30,
         };
       }
@@ -173,7 +183,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
           return {
             name: n.name,
             // useSshConfig false: an operator's `Host *` settings (a ProxyJump, say) must not reroute the simulator.
-            ssh: { host: '127.0.0.1', port: h.port, user: n.user, identityFile: keyPath, hostKey: { fingerprint: h.hostKeyFingerprint }, sudo: n.user !== 'root', useSshConfig: false },
+            ssh: { host: '127.0.0.1', port: h.port, user: n.user, identityFile: keyPath, ...(passphraseRef ? { passphrase: passphraseRef } : {}), hostKey: { fingerprint: h.hostKeyFingerprint }, sudo: n.user !== 'root', useSshConfig: false },
             ...n.declare,
           };
         }),

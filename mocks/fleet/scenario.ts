@@ -8,7 +8,7 @@ import { z } from 'zod';
 const hostFaults = z.strictObject({
   neverReturns: z.boolean().optional(),
   rebootDelayMs: z.number().int().min(0).max(600_000).optional(),
-  dropDuringWrite: z.union([z.boolean(), z.strictObject({ times: z.number().int().min(1).optional(), pathIncludes: z.string().optional() })]).optional(),
+  dropDuringWrite: z.union([z.boolean(), z.strictObject({ times: z.number().int().min(1).optional(), pathIncludes: z.string().optional(), at: z.enum(['cat', 'after-mv']).optional() })]).optional(),
   failCommand: z.partialRecord(z.enum(['update-grub', 'update-initramfs', 'proxmox-boot-tool refresh']), z.union([z.string(), z.strictObject({ stderr: z.string(), times: z.number().int().min(1) })])).optional(),
   hostKeyChanged: z.boolean().optional(),
 });
@@ -50,6 +50,8 @@ export const ScenarioCluster = z.strictObject({
   standalone: z.boolean().default(false),
   /** ticket: root@pam password (raw hostpci allowed); token: an API token (mappings only). */
   auth: z.enum(['ticket', 'token']).default('ticket'),
+  /** root@pam has a TOTP second factor (the inventory gets a code file). */
+  totp: z.boolean().default(false),
   /** No API at all: a host-only inventory. */
   api: z.boolean().default(true),
   qdeviceVotes: z.number().int().min(0).max(1).optional(),
@@ -70,6 +72,8 @@ export const Scenario = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().default('custom'),
   description: z.string().default(''),
+  /** The client key the inventory uses is encrypted; its passphrase goes into a 0600 file. */
+  encryptedClientKey: z.boolean().default(false),
   clusters: z.array(ScenarioCluster).min(1),
 });
 

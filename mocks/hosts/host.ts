@@ -35,7 +35,8 @@ export interface HostFaults {
   /** How long the host is down during a reboot (default 300 ms). */
   rebootDelayMs?: number;
   /** Drop the connection half-way through a `cat > tmp` (true = once; or a count / a path filter). */
-  dropDuringWrite?: boolean | { readonly times?: number; readonly pathIncludes?: string };
+  /** `at`: 'cat' (default) cuts the temp file half-way; 'after-mv' drops right after the new file landed. */
+  dropDuringWrite?: boolean | { readonly times?: number; readonly pathIncludes?: string; readonly at?: 'cat' | 'after-mv' };
   /** Make a refresh command fail with this stderr (string = every time; object = `times` times). */
   failCommand?: Partial<Record<FailableCommand, string | { readonly stderr: string; times: number }>>;
   /** The SSH host key changes when the host next comes up (server level). */
@@ -199,9 +200,10 @@ export class SimHost implements ShellHost {
     return path.startsWith('/tmp/') || path.startsWith(`/home/${this.user}/`);
   }
 
-  takeDropFault(path: string): boolean {
+  takeDropFault(path: string, at: 'cat' | 'after-mv' = 'cat'): boolean {
     const f = this.faults.dropDuringWrite;
     if (!f) return false;
+    if (((typeof f === 'object' && f.at) || 'cat') !== at) return false;
     if (typeof f === 'object' && f.pathIncludes && !path.includes(f.pathIncludes)) return false;
     const times = typeof f === 'object' ? f.times ?? 1 : 1;
     this.faults.dropDuringWrite = times > 1 ? { ...(typeof f === 'object' ? f : {}), times: times - 1 } : false;

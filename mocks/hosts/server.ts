@@ -64,16 +64,20 @@ export interface ClientKey {
  * ssh2 1.17's generateKeyPairSync('ed25519') returns, about 3 times in 1000, a
  * private key its own parseKey rejects ("Malformed OpenSSH private key"): draw again.
  */
-function parsableKeyPair(comment?: string): { private: string; public: string } {
+function parsableKeyPair(comment?: string, passphrase?: string): { private: string; public: string } {
   for (let attempt = 0; ; attempt++) {
-    const k = comment === undefined ? utils.generateKeyPairSync('ed25519') : utils.generateKeyPairSync('ed25519', { comment });
-    if (!(utils.parseKey(k.private) instanceof Error) && !(utils.parseKey(k.public) instanceof Error)) return k;
+    const k = utils.generateKeyPairSync('ed25519', {
+      ...(comment !== undefined ? { comment } : {}),
+      ...(passphrase !== undefined ? { passphrase, cipher: 'aes256-ctr' } : {}),
+    });
+    if (!(utils.parseKey(k.private, passphrase) instanceof Error) && !(utils.parseKey(k.public) instanceof Error)) return k;
     if (attempt >= 50) throw new Error('ssh2 could not generate a parsable ed25519 key');
   }
 }
 
-export function generateClientKey(comment = 'pve-passthrough-test'): ClientKey {
-  const k = parsableKeyPair(comment);
+/** A client key pair; with a passphrase the private key is encrypted (aes256-ctr, bcrypt KDF). */
+export function generateClientKey(comment = 'pve-passthrough-test', passphrase?: string): ClientKey {
+  const k = parsableKeyPair(comment, passphrase);
   return { privateKey: k.private, publicKey: k.public };
 }
 

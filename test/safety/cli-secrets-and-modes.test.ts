@@ -15,9 +15,10 @@ describe('secrets never leak; local files 0600; host backups keep mode and owner
   let sim: Sim;
   beforeAll(async () => {
     sim = await startSim({
+      encryptedClientKey: true,
       clusters: [
         {
-          name: 'tk', standalone: true, auth: 'ticket',
+          name: 'tk', standalone: true, auth: 'ticket', totp: true,
           nodes: [VFIO_NODE('sd1', 'pve9-amd-sdboot-zfs')],
           vms: [{ vmid: 500, node: 'sd1', config: { name: 'v', memory: '2048' }, declare: { hostpci: [{ host: '0000:01:00', pcie: true }] } }],
         },
@@ -55,7 +56,8 @@ describe('secrets never leak; local files 0600; host backups keep mode and owner
       ['sim request log', JSON.stringify(sim.requests)],
     ];
     // The scan is not vacuous: the run did authenticate with these secrets and logged commands.
-    expect(sim.fleet.secrets.length).toBeGreaterThanOrEqual(4);
+    // root password + token secret per API cluster, the TOTP code and the SSH key passphrase
+    expect(sim.fleet.secrets.length).toBeGreaterThanOrEqual(6);
     expect(sim.requests.some((r) => r.path.endsWith('/access/ticket'))).toBe(true);
     expect(runs[1]!.stderr.length).toBeGreaterThan(200);
     for (const secret of sim.fleet.secrets) {

@@ -51,4 +51,27 @@ describe('fault: SSH connection dropped during a file write', () => {
     // The leftover temporary file was replaced by the completed write.
     expect([...snapshot(sim.fleet).get('n1')!.keys()].filter((f) => f.endsWith('.pvpt-tmp'))).toEqual([]);
   });
+
+  it('says so when the cut came after the new version landed, and puts the old one back', async () => {
+    await sim.close();
+    sim = await startSim({ clusters: [{ name: 'solo', standalone: true, nodes: [VFIO_NODE('n1')] }] });
+    const p = await plan(sim.inventory, sim.opts());
+    const writes = p.clusters[0]!.nodes[0]!.steps.filter((s): s is Extract<HostStep, { kind: 'write-file' }> => s.kind === 'write-file');
+    const cut = writes[0]!;
+    // The connection drops right after `mv` put the new file in place, before the exec could report success.
+    sim.fleet.host('n1').state.setFaults({ dropDuringWrite: { pathIncludes: cut.path, at: 'after-mv' } });
+    const before = snapshot(sim.fleet);
+
+    const report = await apply(sim.inventory, sim.opts());
+    const n = report.nodes[0]!;
+    expect(n.outcome).toBe('failed');
+    expect(n.message).toContain(`${cut.path} is never left partial: the write had completed (new version)`);
+    // It counts as written, so it is restored with the rest: the node is back to where it was.
+    expect(n.message).toContain('the 1 file(s) this run had written on the node were restored from their backups');
+    const after = snapshot(sim.fleet);
+    expectIntact(before, after, intended(p));
+    expect(after.get('n1')!.get(cut.path)?.content ?? null).toBe(cut.before);
+    expect(sim.fleet.host('n1').reboots).toBe(0);
+    await expectConverges(sim);
+  });
 });

@@ -12,8 +12,8 @@ import type { Vfs } from '../vfs.js';
 export interface FileHost {
   readonly vfs: Vfs;
   writableByUser(path: string, uid: number): boolean;
-  /** True once when the dropDuringWrite fault should fire for a `cat > path`. */
-  takeDropFault(path: string): boolean;
+  /** True once when the dropDuringWrite fault should fire for a `cat > path` (or right after `mv` onto path). */
+  takeDropFault(path: string, at?: 'cat' | 'after-mv'): boolean;
 }
 
 /** Thrown by `cat` to drop the connection mid-write. */
@@ -229,6 +229,7 @@ export function fileCommands(host: FileHost, drop: DropSignal): Map<string, Hand
     }
     try {
       vfs.rename(src, dst);
+      if (host.takeDropFault(dst, 'after-mv')) drop();
       return 0;
     } catch (e) {
       if (!(e instanceof VfsError)) throw e;
