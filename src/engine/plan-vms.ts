@@ -36,9 +36,14 @@ export async function guests(api: PveClient): Promise<GuestResource[]> {
 
 const API_CONCURRENCY = 8;
 
-export async function readVmCurrent(api: PveClient, node: string, vmid: number): Promise<VmCurrent> {
-  const [cfg, pending, status] = await Promise.all([api.vmConfig(node, vmid), api.vmPending(node, vmid), api.vmStatus(node, vmid)]);
-  return { config: cfg.config, digest: cfg.digest, pending, status: status.status === 'running' ? 'running' : 'stopped' };
+/** Config (pending merged), pending list and power state; `knownStatus` from /cluster/resources saves a request. */
+export async function readVmCurrent(api: PveClient, node: string, vmid: number, knownStatus?: string): Promise<VmCurrent> {
+  const [cfg, pending, status] = await Promise.all([
+    api.vmConfig(node, vmid),
+    api.vmPending(node, vmid),
+    knownStatus !== undefined ? Promise.resolve(knownStatus) : api.vmStatus(node, vmid).then((s) => s.status),
+  ]);
+  return { config: cfg.config, digest: cfg.digest, pending, status: status === 'running' ? 'running' : 'stopped' };
 }
 
 /** hostpci entries of every other VM on the given nodes. */
@@ -132,7 +137,7 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster): Prom
       const where = all.find((g) => g.vmid === v.vmid && g.type === 'qemu');
       if (!where) throw Object.assign(new Error(`VM ${v.vmid} does not exist in cluster ${cluster.name}`), { code: 'E_VM_MISSING' });
       if (where.node !== v.node) throw Object.assign(new Error(`VM ${v.vmid} is on node ${where.node}, the inventory says ${v.node}`), { code: 'E_VM_NODE' });
-      const current = await readVmCurrent(api, v.node, v.vmid);
+      const current = await readVmCurrent(api, v.node, v.vmid, where.status);
       const p = planVm(v, current, { mappings: mappingNodes, otherAssignments: others, authKind: api.authKind, hasRootTicket: api.hasRootTicket });
       ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'done', message: p.changes.length ? `${p.changes.length} change(s)` : 'nothing to do' });
       return { ...p, cluster: cluster.name, status: current.status };
@@ -159,9 +164,17 @@ export async function verifyClusterVms(ctx: EngineContext, cluster: Cluster): Pr
     return { vms: vms.map((v) => ({ cluster: cluster.name, node: v.node, vmid: v.vmid, checks: [], error })), cluster: null };
   }
   const q = new PQueue({ concurrency: API_CONCURRENCY });
+  // One /cluster/resources read gives every VM's power state; status/current is asked only for
+  // running VMs, whose running machine the checks need.
+  const all = await guests(api).catch(() => [] as GuestResource[]);
   const vmResults = await Promise.all(vms.map((v) => q.add(async (): Promise<VmVerification> => {
     try {
-      const [cfg, pending, status] = await Promise.all([api.vmConfig(v.node, v.vmid, { current: true }), api.vmPending(v.node, v.vmid), api.vmStatus(v.node, v.vmid)]);
+      const listed = all.find((g) => g.vmid === v.vmid && g.type === 'qemu');
+      const [cfg, pending, status] = await Promise.all([
+        api.vmConfig(v.node, v.vmid, { current: true }),
+        api.vmPending(v.node, v.vmid),
+        listed && listed.status !== 'running' ? Promise.resolve({ status: listed.status, 'running-machine': undefined }) : api.vmStatus(v.node, v.vmid),
+      ]);
       const checks = verifyVm(v, { config: cfg.config, pending, status: status.status === 'running' ? 'running' : 'stopped', runningMachine: status['running-machine'] });
       ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'done', message: `${checks.filter((c) => c.status === 'fail').length} failing check(s)` });
       return { cluster: cluster.name, node: v.node, vmid: v.vmid, checks };
