@@ -9,8 +9,8 @@ export const PCI_ADDRESS = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 export const PCI_ADDRESS_LOOSE = /^(?:[0-9a-fA-F]{4,}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(?:\.[0-7])?$/;
 /** vendor:device, 4+4 lowercase hex, no 0x: 10de:2484 */
 export const PCI_ID = /^[0-9a-f]{4}:[0-9a-f]{4}$/;
-/** Kernel module or driver name (modprobe treats - and _ alike; drivers such as vfio-pci use -). */
-export const MODULE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Kernel module or driver name (modprobe treats - and _ alike; drivers such as vfio-pci use -; iTCO_wdt has capitals). */
+export const MODULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /**
  * A kernel command-line token: key or key=value, no quotes, spaces or shell metacharacters.
  * The key starts with a letter or digit: `--` would hand every later token to init, and `-x` looks like an option.

@@ -174,7 +174,7 @@ function nextSteps(nodes: readonly ApplyNodeResult[], vms: readonly ApplyVmResul
   for (const n of nodes) {
     if (n.outcome === 'failed') {
       if (n.error?.code === 'E_REBOOT_TIMEOUT') next.push(`${n.cluster}/${n.node}: did not come back from its reboot — check its console/BMC; once it is up, run verify, then apply again`);
-      else next.push(`${n.cluster}/${n.node}: ${n.error?.fix ?? 'fix the cause above'}; then re-run apply (it resumes from the facts). To undo this run's file changes: pve-passthrough rollback --node ${n.node} --run ${runId}`);
+      else next.push(`${n.cluster}/${n.node}: ${n.error?.fix ?? 'fix the cause above'}; then re-run apply (it resumes from the facts).${n.stepsDone > 0 ? ` To undo this run's file changes: pve-passthrough rollback --node ${n.node} --run ${runId}` : ''}`);
     }
     if (n.outcome === 'skipped') next.push(`${n.cluster}/${n.node}: not touched because its cluster's rollout stopped; re-run apply after fixing the failed node`);
     if (n.outcome === 'refused') next.push(`${n.cluster}/${n.node}: some items were refused for safety; see the plan for the reasons`);

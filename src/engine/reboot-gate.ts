@@ -8,7 +8,7 @@
  */
 import type { Cluster, Node } from '../inventory/schema.js';
 import { SafetyError } from '../errors.js';
-import { cmd, render, type Script } from '../transport/shell.js';
+import { batch, cmd, parseBatch, render, type Script } from '../transport/shell.js';
 import { quorumFromApi, quorumFromPvecm, rebootBudget, type QuorumInfo } from './quorum.js';
 import type { EngineContext } from './context.js';
 import { guests } from './plan-vms.js';
@@ -103,10 +103,18 @@ export class RebootGate {
     return { quorum: q, haActive: false };
   }
 
+  /** Quorum from corosync on the node; no /etc/pve/corosync.conf (plain Debian, a lone PVE node) = standalone. */
   private async pvecm(node: Node): Promise<QuorumInfo | null> {
     const host = await this.ctx.conn.logged(this.cluster, node);
-    const r = await host.exec(render(cmd(['pvecm', 'status'], { mergeErrors: true })) as Script);
-    return quorumFromPvecm(r.stdout, r.code ?? 1);
+    const nonce = this.ctx.nonce();
+    const r = parseBatch((await host.exec(batch([
+      { key: 'corosync', cmd: cmd(['test', '-e', '/etc/pve/corosync.conf']) },
+      { key: 'pvecm', cmd: cmd(['pvecm', 'status']) },
+    ], nonce))).stdout, nonce);
+    const corosync = r.get('corosync');
+    if (corosync && corosync.rc === 1) return { standalone: true, quorate: true, totalVotes: 1, quorumVotes: 1, expectedVotes: 1 };
+    const pvecm = r.get('pvecm');
+    return pvecm ? quorumFromPvecm(pvecm.output, pvecm.rc) : null;
   }
 
 

@@ -78,6 +78,14 @@ describe('profiles that converge', () => {
     expect(tf.fleet.host('n1').state.driverOf('0000:01:00.0')).toBe('vfio-pci');
   });
 
+  it('plain Debian without an API or pvecm: a needed reboot goes ahead (no corosync.conf: standalone)', async () => {
+    const h = await converge(solo('debian-plain-grub', { devices: [{ address: '0000:01:00.0' }], iommuPassthrough: true }));
+    expect(tf!.fleet.host('n1').reboots).toBe(1);
+    expect(h.booted.cmdline).toMatch(/\biommu=pt\b/);
+    // /etc/modules-load.d/modules.conf -> ../modules, as on every Debian install, is left alone.
+    expect(h.vfs.get('/etc/modules-load.d/modules.conf', false)?.kind).toBe('link');
+  });
+
   it('identical NICs, one carrying management: the other port is bound by address and the twin keeps its driver', async () => {
     const h = await converge(solo('twin-nics', { devices: [{ address: '0000:05:00.1', allFunctions: false }] }));
     expect(h.driverOf('0000:05:00.1')).toBe('vfio-pci');
@@ -104,6 +112,14 @@ describe('profiles that are refused, with the reason', () => {
     const n = await refusedPlan(solo('consumer-bad-group', { devices: [{ address: '0000:07:00.0' }] }));
     expect(n.refused.map((r) => r.reason).join('\n')).toMatch(/IOMMU group 2 also holds 0000:01:00\.1 SATA controller .*0000:08:00\.0 Ethernet controller/);
     expect(n.steps).toEqual([]);
+  });
+
+  it('a symlink in /etc/modprobe.d (its target unread): the node is refused, nothing written', async () => {
+    tf = await testFleet(solo('pve9-intel-grub-lvm', { devices: [{ address: '0000:01:00.0' }] }));
+    tf.fleet.host('n1').state.vfs.symlink('/etc/modprobe.d/nvidia.conf', '/opt/vendor/nvidia.conf');
+    const n = (await plan(tf.inventory, fast)).clusters[0]!.nodes[0]!;
+    expect(n.steps).toEqual([]);
+    expect(n.refused.map((r) => r.reason).join('\n')).toMatch(/\/etc\/modprobe\.d\/nvidia\.conf is a symlink/);
   });
 
   it('the IOMMU is off in the firmware: nothing is changed and the fix is named', async () => {

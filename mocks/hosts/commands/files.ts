@@ -141,7 +141,8 @@ export function fileCommands(host: FileHost, drop: DropSignal): Map<string, Hand
     if (args[0] !== '-c' || args[1] !== '%n %a %u %g' || args.length < 3) throw form('stat', args);
     let rc = 0;
     for (const a of args.slice(2)) {
-      const node = vfs.get(a);
+      // Like coreutils stat without -L: a symlink is reported itself (mode 777), not its target.
+      const node = vfs.get(a, false);
       if (!node) {
         ctx.err(`stat: cannot statx '${a}': No such file or directory\n`);
         rc = 1;

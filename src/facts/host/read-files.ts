@@ -50,6 +50,10 @@ export function readFiles(sections: ReadonlyMap<string, SectionResult>): Parsed<
       if (files.has(path) || !isRelevantDirFile(path)) continue;
       if (tree.value.binary.includes(path) || tree.value.unreadable.includes(path)) continue;
       const st = stat.value.get(path);
+      // Debian and PVE ship /etc/modules-load.d/modules.conf -> ../modules, which is read on its
+      // own; a link there is skipped (and never written through). In modprobe.d and grub.d an
+      // unread target could bind or override anything, so the node is refused.
+      if (st?.mode === '0777' && dir === '/etc/modules-load.d') continue;
       if (st?.mode === '0777') errors.push(`${path} is a symlink; its target was not read`);
       else files.set(path, withStat(path, '', st));
     }

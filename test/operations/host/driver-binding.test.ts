@@ -31,7 +31,7 @@ describe('functions and drivers', () => {
     const d = { address: '0000:01:00.0', allFunctions: true, bind: 'auto', blacklist: [] } as Device;
     expect(hostDriversOf(d, [GPU, GPU_AUDIO]).drivers).toEqual(['nouveau', 'nvidiafb', 'snd_hda_intel']);
     const hostile = pci({ ...GPU, driver: 'vfio-pci', modules: ['nouveau', 'vfio_pci', 'x;reboot', 'NVIDIA'] });
-    expect(hostDriversOf(d, [hostile])).toEqual({ drivers: ['nouveau'], dropped: ['x;reboot', 'NVIDIA'] });
+    expect(hostDriversOf(d, [hostile])).toEqual({ drivers: ['NVIDIA', 'nouveau'], dropped: ['x;reboot'] });
     expect(hostDriversOf({ ...d, softdep: ['nvidia'] }, [GPU]).drivers).toEqual(['nvidia']);
   });
 });
