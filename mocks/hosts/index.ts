@@ -1,5 +1,5 @@
 /** Public surface of the simulated hosts (see README.md in this folder). */
-export { startSimHost, generateClientKey, generateHostKey, fingerprintOf } from './server.js';
+export { startSimHost, generateClientKey, generateHostKey, generateKeyPair, fingerprintOf } from './server.js';
 export type { RunningSimHost, StartSimHostOptions, ClientKey } from './server.js';
 export { SimHost } from './host.js';
 export type { HostFaults, SimHostOptions, ExecOutcome, Violation, FailableCommand, HostPhase } from './host.js';

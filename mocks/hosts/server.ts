@@ -64,11 +64,12 @@ export interface ClientKey {
  * ssh2 1.17's generateKeyPairSync('ed25519') returns, about 3 times in 1000, a
  * private key its own parseKey rejects ("Malformed OpenSSH private key"): draw again.
  */
-function parsableKeyPair(comment?: string, passphrase?: string): { private: string; public: string } {
+export function generateKeyPair(o: { comment?: string; passphrase?: string; cipher?: string; rounds?: number } = {}): { private: string; public: string } {
+  const { comment, passphrase } = o;
   for (let attempt = 0; ; attempt++) {
     const k = utils.generateKeyPairSync('ed25519', {
       ...(comment !== undefined ? { comment } : {}),
-      ...(passphrase !== undefined ? { passphrase, cipher: 'aes256-ctr' } : {}),
+      ...(passphrase !== undefined ? { passphrase, cipher: o.cipher ?? 'aes256-ctr', ...(o.rounds !== undefined ? { rounds: o.rounds } : {}) } : {}),
     });
     if (!(utils.parseKey(k.private, passphrase) instanceof Error) && !(utils.parseKey(k.public) instanceof Error)) return k;
     if (attempt >= 50) throw new Error('ssh2 could not generate a parsable ed25519 key');
@@ -77,12 +78,12 @@ function parsableKeyPair(comment?: string, passphrase?: string): { private: stri
 
 /** A client key pair; with a passphrase the private key is encrypted (aes256-ctr, bcrypt KDF). */
 export function generateClientKey(comment = 'pve-passthrough-test', passphrase?: string): ClientKey {
-  const k = parsableKeyPair(comment, passphrase);
+  const k = generateKeyPair({ comment, ...(passphrase !== undefined ? { passphrase } : {}) });
   return { privateKey: k.private, publicKey: k.public };
 }
 
 export function generateHostKey(): string {
-  return parsableKeyPair().private;
+  return generateKeyPair().private;
 }
 
 function parseOne(key: string): ParsedKey {

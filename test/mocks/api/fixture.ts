@@ -178,3 +178,10 @@ export async function startSim(spec?: (hw: Hardware) => SimClusterSpec): Promise
     },
   };
 }
+
+/** A started simulator plus a root@pam ticket session, for tests that act as root and as a token. */
+export async function startSimWithRoot(): Promise<{ sim: Sim; root: CallOptions }> {
+  const sim = await startSim();
+  const { ticket, csrf } = await sim.client.login('root@pam', ROOT_PASSWORD);
+  return { sim, root: { ticket: { ticket, csrf } } };
+}

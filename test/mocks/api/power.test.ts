@@ -1,14 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT_PASSWORD, startSim, TOKEN, type CallOptions, type Sim } from './fixture.js';
+import { startSimWithRoot, TOKEN, type CallOptions, type Sim } from './fixture.js';
 
 let sim: Sim;
 let root: CallOptions;
 const tok: CallOptions = { token: TOKEN };
 
 beforeAll(async () => {
-  sim = await startSim();
-  const { ticket, csrf } = await sim.client.login('root@pam', ROOT_PASSWORD);
-  root = { ticket: { ticket, csrf } };
+  ({ sim, root } = await startSimWithRoot());
 });
 afterAll(async () => {
   await sim.close();

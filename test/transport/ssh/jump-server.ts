@@ -11,7 +11,7 @@ import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { fingerprintOf } from '../../../src/transport/ssh/host-key.js';
 import { BOOT_ID_SCRIPT } from '../../../src/transport/ssh/reboot.js';
-import { newKeyPair, parsedKey } from './test-server.js';
+import { acceptPublicKeys, newKeyPair, parsedKey } from './test-server.js';
 
 const { Server } = ssh2;
 
@@ -94,13 +94,7 @@ export class LoopbackSshServer {
     this.clients.add(client);
     client.on('error', () => { /* peers vanish mid-handshake in tests */ });
     client.on('close', () => this.clients.delete(client));
-    client.on('authentication', (ctx) => {
-      if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
-      const key = this.allowed.find((k) => k.type === ctx.key.algo && k.getPublicSSH().equals(ctx.key.data));
-      if (!key) return ctx.reject(['publickey']);
-      if (ctx.signature && ctx.blob && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey']);
-      ctx.accept();
-    });
+    acceptPublicKeys(client, this.allowed);
     client.on('ready', () => {
       this.authenticated++;
       client.on('session', (accept) => {

@@ -9,6 +9,7 @@ import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { BOOT_ID_SCRIPT, REBOOT_SCRIPT } from '../../../src/transport/ssh/reboot.js';
 import { fingerprintOf } from '../../../src/transport/ssh/host-key.js';
+import { generateKeyPair } from '../../../mocks/hosts/server.js';
 
 const { Server, utils } = ssh2;
 
@@ -38,10 +39,9 @@ export function parsedKey(text: string): ParsedKey {
   return Array.isArray(k) ? (k[0] as ParsedKey) : k;
 }
 
+/** ed25519 pair; generateKeyPair draws again on the rare key ssh2 cannot parse back. */
 export function newKeyPair(opts: { passphrase?: string } = {}): { private: string; public: string } {
-  return opts.passphrase
-    ? utils.generateKeyPairSync('ed25519', { passphrase: opts.passphrase, cipher: 'aes256-cbc', rounds: 4 })
-    : utils.generateKeyPairSync('ed25519');
+  return opts.passphrase ? generateKeyPair({ passphrase: opts.passphrase, cipher: 'aes256-cbc', rounds: 4 }) : generateKeyPair();
 }
 
 /** Undo `sudo -n sh -c '<script>'` the way sh would. */
@@ -49,6 +49,17 @@ function unwrapSudo(command: string): { script: string; sudo: boolean } {
   const m = /^sudo -n sh -c '(.*)'$/s.exec(command);
   if (!m?.[1]) return { script: command, sudo: false };
   return { script: m[1].replace(/'\\''/g, "'"), sudo: true };
+}
+
+/** Public-key authentication against a list of allowed keys (signature checked), nothing else. */
+export function acceptPublicKeys(client: Connection, allowed: readonly ParsedKey[]): void {
+  client.on('authentication', (ctx) => {
+    if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+    const key = allowed.find((k) => k.type === ctx.key.algo && k.getPublicSSH().equals(ctx.key.data));
+    if (!key) return ctx.reject(['publickey']);
+    if (ctx.signature && ctx.blob && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey']);
+    ctx.accept();
+  });
 }
 
 export class TestSshServer {
@@ -129,13 +140,7 @@ export class TestSshServer {
     this.clients.add(client);
     client.on('error', () => { /* clients vanish mid-handshake in tests */ });
     client.on('close', () => this.clients.delete(client));
-    client.on('authentication', (ctx) => {
-      if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
-      const key = this.allowed.find((k) => k.type === ctx.key.algo && k.getPublicSSH().equals(ctx.key.data));
-      if (!key) return ctx.reject(['publickey']);
-      if (ctx.signature && ctx.blob && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey']);
-      ctx.accept();
-    });
+    acceptPublicKeys(client, this.allowed);
     client.on('ready', () => {
       this.authenticated++;
       client.on('session', (accept) => {
