@@ -15,7 +15,8 @@ import { verifyHost } from '../operations/host/verify-host.js';
 import { createContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { applyHostSteps, withNodeLock } from './host-apply.js';
-import { planFromFacts, planWith, readFacts } from './plan.js';
+import { planWith, readFacts } from './plan.js';
+import { factsFingerprint } from '../facts/host/gather.js';
 import { RebootGate } from './reboot-gate.js';
 import { applyClusterVms } from './apply-vms.js';
 import type { ApplyNodeResult, ApplyReport, ApplyVmResult, ClusterPlan, NodePlan, Plan } from './types.js';
@@ -120,14 +121,12 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
   let rebooted = false;
   try {
     const host = await ctx.conn.logged(cluster, node);
-    let steps = np.steps;
+    const steps = np.steps;
     if (savedPlan) {
-      const facts = await readFacts(ctx, cluster, node);
-      const fresh = planFromFacts(ctx, cluster, node, facts);
-      if (fresh.factsFingerprint !== np.factsFingerprint) {
+      // A saved plan is executed exactly, and only while the facts it was made from still hold.
+      if (factsFingerprint(await readFacts(ctx, cluster, node)) !== np.factsFingerprint) {
         throw new SafetyError('E_STALE_PLAN', 'the node changed since the plan was made', { node: node.name, step: 'plan check', fix: 'run plan again and review it' });
       }
-      steps = np.steps;
     }
     const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot');
     const reboot = steps.find((s) => s.kind === 'reboot');
