@@ -124,9 +124,6 @@ export function reportError(err: unknown, f: GlobalFlags, secrets?: SecretStore)
   const s = makeStyle(process.stderr);
   if (err instanceof PassthroughError) {
     process.stderr.write(`${s.red('error:')} ${redact(err.oneLine(), values)}\n`);
-    if (err instanceof InputError && err.problems.length > 1) {
-      // the message already lists each problem on its own line
-    }
     if (f.json || f.format === 'json') process.stdout.write(`${redact(JSON.stringify({ error: err.toJSON() }, null, 2), values)}\n`);
   } else {
     const msg = err instanceof Error ? err.message : String(err);

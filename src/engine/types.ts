@@ -167,7 +167,7 @@ export interface ApplyReport {
   readonly next: readonly string[];
 }
 
-/** Progress for the CLI (listr2 or plain lines) and for library users. */
+/** Progress for the CLI (live lines in a terminal, plain lines otherwise) and for library users. */
 export type EngineEvent =
   | { readonly type: 'phase'; readonly phase: 'facts' | 'plan' | 'apply' | 'verify' | 'rollback'; readonly message: string }
   | { readonly type: 'node'; readonly cluster: string; readonly node: string; readonly status: 'start' | 'step' | 'reboot' | 'wait' | 'done' | 'failed' | 'skipped'; readonly message: string }
