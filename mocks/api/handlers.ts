@@ -36,6 +36,17 @@ function vmOf(ctx: RouteContext): SimVm {
   return vm;
 }
 
+/** The checks POST and PUT …/config share before anything changes: privilege, quorum, the update's own rules. */
+function checkedUpdate(ctx: RouteContext): { vm: SimVm; upd: ReturnType<typeof toConfigUpdate> } {
+  const vm = vmOf(ctx);
+  requireAnyPriv(ctx, ['VM.Config.HWType', 'VM.Config.Options', 'VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory',
+    'VM.Config.Network', 'VM.Config.Cdrom', 'VM.Config.Cloudinit'], `/vms/${vm.vmid}`);
+  requireQuorum(ctx.state);
+  const upd = toConfigUpdate(ctx.params);
+  precheckUpdate(vm, upd, ctx.identity);
+  return { vm, upd };
+}
+
 function vmStatusOnCluster(state: SimClusterState, node: string, status: string): string {
   return state.nodeOnline(node) ? status : 'unknown';
 }
@@ -220,12 +231,7 @@ export function createHandlers(state: SimClusterState): HttpHandler[] {
     }),
 
     r('POST', '/nodes/{node}/qemu/{vmid}/config', async (ctx) => {
-      const vm = vmOf(ctx);
-      requireAnyPriv(ctx, ['VM.Config.HWType', 'VM.Config.Options', 'VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory',
-        'VM.Config.Network', 'VM.Config.Cdrom', 'VM.Config.Cloudinit'], `/vms/${vm.vmid}`);
-      requireQuorum(state);
-      const upd = toConfigUpdate(ctx.params);
-      precheckUpdate(vm, upd, ctx.identity);
+      const { vm, upd } = checkedUpdate(ctx);
       const identity = ctx.identity;
       const task = state.tasks.start(vm.node, 'qmconfig', String(vm.vmid), identity.authid,
         (t) => applyConfigUpdate(vm, upd, identity, t), [describeUpdate(vm.vmid, upd)]);
@@ -233,12 +239,7 @@ export function createHandlers(state: SimClusterState): HttpHandler[] {
     }),
 
     r('PUT', '/nodes/{node}/qemu/{vmid}/config', (ctx) => {
-      const vm = vmOf(ctx);
-      requireAnyPriv(ctx, ['VM.Config.HWType', 'VM.Config.Options', 'VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory',
-        'VM.Config.Network', 'VM.Config.Cdrom', 'VM.Config.Cloudinit'], `/vms/${vm.vmid}`);
-      requireQuorum(state);
-      const upd = toConfigUpdate(ctx.params);
-      precheckUpdate(vm, upd, ctx.identity);
+      const { vm, upd } = checkedUpdate(ctx);
       applyConfigUpdate(vm, upd, ctx.identity, { log: () => {}, warn: () => {} });
       return null;
     }),

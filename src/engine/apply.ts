@@ -12,7 +12,7 @@ import type { Cluster, Inventory, Node } from '../inventory/schema.js';
 import { SafetyError } from '../errors.js';
 import type { Check } from '../operations/types.js';
 import { verifyHost } from '../operations/host/verify-host.js';
-import { createContext, type EngineContext, type EngineOptions } from './context.js';
+import { withContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { applyHostSteps, withNodeLock } from './host-apply.js';
 import { planWith, readFacts } from './plan.js';
@@ -28,13 +28,7 @@ export interface ApplyOptions extends EngineOptions {
 
 /** Library entry point: plan (or take the given plan), apply, verify each node, close connections. */
 export async function apply(inventory: Inventory, options: ApplyOptions = {}): Promise<ApplyReport> {
-  const ctx = createContext(inventory, options);
-  try {
-    const p = options.plan ?? (await planWith(ctx));
-    return await applyWith(ctx, p, options.plan !== undefined);
-  } finally {
-    await ctx.conn.closeAll();
-  }
+  return withContext(inventory, options, async (ctx) => applyWith(ctx, options.plan ?? (await planWith(ctx)), options.plan !== undefined));
 }
 
 export async function applyWith(ctx: EngineContext, plan: Plan, savedPlan: boolean): Promise<ApplyReport> {

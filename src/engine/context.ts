@@ -82,6 +82,16 @@ export function createContext(inventory: Inventory, o: EngineOptions = {}): Engi
   };
 }
 
+/** Runs `fn` with a fresh context and closes every connection it opened, however `fn` ends. */
+export async function withContext<T>(inventory: Inventory, options: EngineOptions, fn: (ctx: EngineContext) => Promise<T>): Promise<T> {
+  const ctx = createContext(inventory, options);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.conn.closeAll();
+  }
+}
+
 export function selectedClusters(ctx: EngineContext): Cluster[] {
   const s = ctx.selection;
   return ctx.inventory.clusters.filter((c) => !s.clusters?.length || s.clusters.includes(c.name));

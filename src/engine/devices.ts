@@ -5,7 +5,7 @@
 import PQueue from 'p-queue';
 import type { HostFacts, PciDevice } from '../facts/host/types.js';
 import type { Inventory } from '../inventory/schema.js';
-import { createContext, resolveSelection, selectedClusters, selectedNodes, type EngineOptions } from './context.js';
+import { resolveSelection, selectedClusters, selectedNodes, withContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { readFacts } from './plan.js';
 import type { ErrorInfo } from './types.js';
@@ -62,8 +62,7 @@ export function describeDevices(facts: HostFacts, includeBridges = false): Devic
 }
 
 export async function devices(inventory: Inventory, options: EngineOptions = {}): Promise<NodeDevices[]> {
-  const ctx = createContext(inventory, options);
-  try {
+  return withContext(inventory, options, async (ctx) => {
     await resolveSelection(ctx);
     const queue = new PQueue({ concurrency: ctx.concurrency });
     const jobs: Promise<NodeDevices>[] = [];
@@ -79,8 +78,6 @@ export async function devices(inventory: Inventory, options: EngineOptions = {})
         }));
       }
     }
-    return await Promise.all(jobs);
-  } finally {
-    await ctx.conn.closeAll();
-  }
+    return Promise.all(jobs);
+  });
 }

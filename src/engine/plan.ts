@@ -9,7 +9,7 @@ import { errorInfo } from './errors.js';
 import type { Cluster, Node } from '../inventory/schema.js';
 import type { HostFacts } from '../facts/host/types.js';
 import type { HostStep } from '../operations/types.js';
-import { createContext, inventoryDigest, resolveSelection, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
+import { inventoryDigest, resolveSelection, withContext, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
 import { planClusterVms } from './plan-vms.js';
 import { planHost } from '../operations/host/plan-host.js';
 import { factsFingerprint, gatherHostFacts } from '../facts/host/gather.js';
@@ -23,12 +23,7 @@ export interface NodeFactsResult {
 
 /** Library entry point: plan the whole (selected) inventory and close connections. */
 export async function plan(inventory: Inventory, options: EngineOptions = {}): Promise<Plan> {
-  const ctx = createContext(inventory, options);
-  try {
-    return await planWith(ctx);
-  } finally {
-    await ctx.conn.closeAll();
-  }
+  return withContext(inventory, options, planWith);
 }
 
 export async function planWith(ctx: EngineContext): Promise<Plan> {

@@ -5,19 +5,14 @@
 import PQueue from 'p-queue';
 import type { Inventory } from '../inventory/schema.js';
 import { verifyHost } from '../operations/host/verify-host.js';
-import { createContext, resolveSelection, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
+import { resolveSelection, selectedClusters, selectedNodes, withContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { readFacts } from './plan.js';
 import { verifyClusterVms } from './plan-vms.js';
 import type { ClusterVerification, NodeVerification, VerifyReport, VmVerification } from './types.js';
 
 export async function verify(inventory: Inventory, options: EngineOptions = {}): Promise<VerifyReport> {
-  const ctx = createContext(inventory, options);
-  try {
-    return await verifyWith(ctx);
-  } finally {
-    await ctx.conn.closeAll();
-  }
+  return withContext(inventory, options, verifyWith);
 }
 
 export async function verifyWith(ctx: EngineContext): Promise<VerifyReport> {

@@ -1,4 +1,4 @@
-import { inventoryDigest, createContext } from '../../engine/context.js';
+import { inventoryDigest, withContext } from '../../engine/context.js';
 import { applyWith } from '../../engine/apply.js';
 import { planWith } from '../../engine/plan.js';
 import { planHasWork, summarisePlan } from '../../engine/types.js';
@@ -27,34 +27,34 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
       throw new InputError('the plan was made from a different inventory', [], { fix: 'run plan again with this inventory' });
     }
     const abort = new AbortController();
-    const ctx = createContext(session.inventory, { ...session.engine, signal: abort.signal });
     const onSigint = () => {
       process.stderr.write('\ninterrupt: finishing the current step, then stopping (press Ctrl-C again to force)\n');
       process.off('SIGINT', onSigint);
       abort.abort();
     };
     process.on('SIGINT', onSigint);
+    const out = session;
     try {
-      const plan = saved ?? (await planWith(ctx));
-      session.progress.done();
-      const summary = summarisePlan(plan);
-      if (!planHasWork(summary)) {
-        process.stderr.write('Nothing to do: every node and VM is already in the declared state.\n');
-      } else if (!f.yes) {
-        process.stderr.write(renderPlan(plan, session.err));
-        if (!(await confirm('Apply these changes?'))) {
-          process.stderr.write('Nothing was changed.\n');
-          return EXIT.error;
+      return await withContext(session.inventory, { ...session.engine, signal: abort.signal }, async (ctx) => {
+        const plan = saved ?? (await planWith(ctx));
+        out.progress.done();
+        if (!planHasWork(summarisePlan(plan))) {
+          process.stderr.write('Nothing to do: every node and VM is already in the declared state.\n');
+        } else if (!f.yes) {
+          process.stderr.write(renderPlan(plan, out.err));
+          if (!(await confirm('Apply these changes?'))) {
+            process.stderr.write('Nothing was changed.\n');
+            return EXIT.error;
+          }
         }
-      }
-      const report = await applyWith(ctx, plan, saved !== undefined);
-      session.progress.done();
-      session.runLog?.write({ type: 'summary', summary: { ok: report.ok, nodes: report.nodes.length, vms: report.vms.length } });
-      await emitReport(f.json ? `${JSON.stringify(report, null, 2)}\n` : renderApply(report, session.out), f, session.secrets);
-      return report.ok ? EXIT.ok : EXIT.error;
+        const report = await applyWith(ctx, plan, saved !== undefined);
+        out.progress.done();
+        out.runLog?.write({ type: 'summary', summary: { ok: report.ok, nodes: report.nodes.length, vms: report.vms.length } });
+        await emitReport(f.json ? `${JSON.stringify(report, null, 2)}\n` : renderApply(report, out.out), f, out.secrets);
+        return report.ok ? EXIT.ok : EXIT.error;
+      });
     } finally {
       process.off('SIGINT', onSigint);
-      await ctx.conn.closeAll();
     }
   } catch (err) {
     session?.progress.done();

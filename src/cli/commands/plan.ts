@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
-import { createContext } from '../../engine/context.js';
-import { planWith } from '../../engine/plan.js';
+import { plan as planInventory } from '../../engine/plan.js';
 import { planHasWork, summarisePlan, type Plan } from '../../engine/types.js';
 import { emitReport, openSession, reportError, type GlobalFlags } from '../common.js';
 import { EXIT } from '../exit-codes.js';
@@ -15,19 +14,14 @@ export async function planCommand(f: PlanFlags): Promise<number> {
   let session;
   try {
     session = await openSession(f, 'plan', Boolean(f.json));
-    const ctx = createContext(session.inventory, session.engine);
-    try {
-      const plan = await planWith(ctx);
-      session.progress.done();
-      if (f.out) await writeFile(f.out, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
-      await emitReport(f.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan, session.out), f, session.secrets);
-      const summary = summarisePlan(plan);
-      session.runLog?.write({ type: 'summary', summary });
-      if (summary.errors > 0) return EXIT.error;
-      return planHasWork(summary) ? EXIT.changes : EXIT.ok;
-    } finally {
-      await ctx.conn.closeAll();
-    }
+    const plan = await planInventory(session.inventory, session.engine);
+    session.progress.done();
+    if (f.out) await writeFile(f.out, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o600 });
+    await emitReport(f.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan, session.out), f, session.secrets);
+    const summary = summarisePlan(plan);
+    session.runLog?.write({ type: 'summary', summary });
+    if (summary.errors > 0) return EXIT.error;
+    return planHasWork(summary) ? EXIT.changes : EXIT.ok;
   } catch (err) {
     session?.progress.done();
     return reportError(err, f, session?.secrets);

@@ -1,6 +1,5 @@
 import { InputError } from '../../errors.js';
-import { createContext } from '../../engine/context.js';
-import { verifyWith } from '../../engine/verify.js';
+import { verify } from '../../engine/verify.js';
 import { emitReport, openSession, reportError, type GlobalFlags } from '../common.js';
 import { EXIT } from '../exit-codes.js';
 import { renderVerify, type VerifyFormat } from '../render/verify.js';
@@ -13,16 +12,11 @@ export async function verifyCommand(f: GlobalFlags): Promise<number> {
     const format = (f.json ? 'json' : f.format ?? 'table') as VerifyFormat;
     if (!FORMATS.includes(format)) throw new InputError(`--format ${f.format} is not known`, [], { fix: `use one of ${FORMATS.join(', ')}` });
     session = await openSession(f, 'verify', format !== 'table');
-    const ctx = createContext(session.inventory, session.engine);
-    try {
-      const report = await verifyWith(ctx);
-      session.progress.done();
-      session.runLog?.write({ type: 'summary', summary: { verdict: report.verdict } });
-      await emitReport(renderVerify(report, format, session.out), f, session.secrets);
-      return report.verdict === 'compliant' ? EXIT.ok : report.verdict === 'drift' ? EXIT.changes : EXIT.error;
-    } finally {
-      await ctx.conn.closeAll();
-    }
+    const report = await verify(session.inventory, session.engine);
+    session.progress.done();
+    session.runLog?.write({ type: 'summary', summary: { verdict: report.verdict } });
+    await emitReport(renderVerify(report, format, session.out), f, session.secrets);
+    return report.verdict === 'compliant' ? EXIT.ok : report.verdict === 'drift' ? EXIT.changes : EXIT.error;
   } catch (err) {
     session?.progress.done();
     return reportError(err, f, session?.secrets);
