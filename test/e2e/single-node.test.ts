@@ -1,0 +1,75 @@
+/**
+ * The single-node fix from a laptop, as a user types it: a stored profile,
+ * then plan / apply / verify with --host, --api, --device and --vm and no
+ * inventory file, against a simulated node over real SSH and HTTPS.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testFleet, type TestFleet } from '../helpers/fleet.js';
+
+const MAIN = join(import.meta.dirname, '../../dist/src/cli/main.js');
+const home = mkdtempSync(join(tmpdir(), 'pvpt-laptop-'));
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      // A home of its own: no ssh_config or known_hosts of the machine's user leaks in.
+      env: { ...process.env, HOME: home, NO_COLOR: '1', XDG_STATE_HOME: join(home, 'state'), PVE_PASSTHROUGH_CONFIG_DIR: join(home, 'config'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let tf: TestFleet;
+beforeAll(async () => {
+  tf = await testFleet({
+    clusters: [{
+      name: 'lab', standalone: true,
+      nodes: [{ name: 'pve1', profile: 'pve9-intel-grub-lvm', declare: { devices: [] } }],
+      vms: [{ vmid: 100, node: 'pve1', status: 'stopped', config: { name: 'desk', memory: '8192', balloon: '0' } }],
+    }],
+  });
+});
+afterAll(async () => {
+  await tf.close();
+});
+
+describe('a single node from a laptop', () => {
+  it('profile add, then plan/apply/verify with flags only', async () => {
+    const node = tf.inventory.clusters[0]!.nodes[0]!;
+    const api = tf.fleet.cluster('lab').server!;
+    const inv = JSON.parse(readFileSync(tf.fleet.inventoryPath, 'utf8')) as { clusters: { api: { auth: { ticket: { password: { file: string } } } } }[] };
+    const password = readFileSync(inv.clusters[0]!.api.auth.ticket.password.file, 'utf8').trim();
+    const added = await cli(['profile', 'add', 'simlab', '--identity', node.ssh.identityFile!, '--host-key', (node.ssh.hostKey as { fingerprint: string }).fingerprint,
+      '--api', api.url, '--tls-fingerprint', api.fingerprint, '--username', 'root@pam', '--password-env', 'SIMLAB_PASSWORD']);
+    expect(added.code, added.stderr).toBe(0);
+
+    const flags = ['--host', `root@127.0.0.1:${node.ssh.port}`, '--node-name', 'pve1', '--device', '0000:01:00.0', '--vm', '100', '--profile', 'simlab'];
+    const env = { SIMLAB_PASSWORD: password };
+    const plan = await cli(['plan', ...flags], env);
+    expect(plan.code, plan.stderr).toBe(2);
+    expect(plan.stdout).toMatch(/options vfio-pci ids=10de:228b,10de:2484/);
+    expect(plan.stdout).toMatch(/VM 100 on pve1[\s\S]*\+ hostpci0: 0000:01:00,pcie=1/);
+
+    const apply = await cli(['apply', '--yes', '--poll-ms', '50', ...flags], env);
+    expect(apply.code, `${apply.stdout}\n${apply.stderr}`).toBe(0);
+    const verify = await cli(['verify', '--json', ...flags], env);
+    expect(verify.code, verify.stdout).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ verdict: 'compliant' });
+    for (const r of [plan, apply, verify]) expect(r.stdout + r.stderr).not.toContain(password);
+  }, 60_000);
+
+  it('without a pinned or known host key the node is refused, with its fingerprint shown', async () => {
+    const node = tf.inventory.clusters[0]!.nodes[0]!;
+    const r = await cli(['plan', '--host', `root@127.0.0.1:${node.ssh.port}`, '--node-name', 'pve1', '--device', '0000:01:00.0']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain((node.ssh.hostKey as { fingerprint: string }).fingerprint);
+  });
+});
