@@ -47,6 +47,17 @@ function checkedUpdate(ctx: RouteContext): { vm: SimVm; upd: ReturnType<typeof t
   return { vm, upd };
 }
 
+/** HA-managed VMs only ask ha-manager: an `hastop` task that ends before the VM is actually down. */
+function haStop(ctx: RouteContext, vm: SimVm): string | null {
+  const { state } = ctx;
+  const ha = state.haFor(vm.vmid);
+  if (!ha) return null;
+  return state.tasks.start(vm.node, 'hastop', String(vm.vmid), ctx.identity.authid, () => {
+    ha.state = 'stopped';
+    state.tasks.background(state.timers.sleep(state.options.taskMs).then(() => hardStop(vm)));
+  }).upid;
+}
+
 function vmStatusOnCluster(state: SimClusterState, node: string, status: string): string {
   return state.nodeOnline(node) ? status : 'unknown';
 }
@@ -292,13 +303,8 @@ export function createHandlers(state: SimClusterState): HttpHandler[] {
     r('POST', '/nodes/{node}/qemu/{vmid}/status/stop', (ctx) => {
       const vm = vmOf(ctx);
       requirePriv(ctx.identity, 'VM.PowerMgmt', `/vms/${vm.vmid}`);
-      const ha = state.haFor(vm.vmid);
-      if (ha) {
-        return state.tasks.start(vm.node, 'hastop', String(vm.vmid), ctx.identity.authid, () => {
-          ha.state = 'stopped';
-          state.tasks.background(state.timers.sleep(state.options.taskMs).then(() => hardStop(vm)));
-        }).upid;
-      }
+      const ha = haStop(ctx, vm);
+      if (ha) return ha;
       if (ctx.one('overrule-shutdown') === '1') {
         for (const t of state.tasks.all()) {
           if (t.type === 'qmshutdown' && t.id === String(vm.vmid) && t.status === 'running') state.tasks.abort(t.upid, 'interrupted by signal');
@@ -312,13 +318,8 @@ export function createHandlers(state: SimClusterState): HttpHandler[] {
       requirePriv(ctx.identity, 'VM.PowerMgmt', `/vms/${vm.vmid}`);
       const timeout = ctx.one('timeout');
       const forceStop = ctx.one('forceStop') === '1';
-      const ha = state.haFor(vm.vmid);
-      if (ha) {
-        return state.tasks.start(vm.node, 'hastop', String(vm.vmid), ctx.identity.authid, () => {
-          ha.state = 'stopped';
-          state.tasks.background(state.timers.sleep(state.options.taskMs).then(() => hardStop(vm)));
-        }).upid;
-      }
+      const ha = haStop(ctx, vm);
+      if (ha) return ha;
       return state.tasks.start(vm.node, 'qmshutdown', String(vm.vmid), ctx.identity.authid,
         (t) => shutdownVm(state, vm, t, timeout === undefined ? undefined : Number(timeout), forceStop)).upid;
     }),

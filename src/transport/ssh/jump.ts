@@ -159,12 +159,10 @@ export class JumpPool {
       const sock = i === 0 ? undefined : await forwardThrough(await this.clientFor(i - 1, route, keys, ctx, timeout, counter), route[i - 1]!.name, hop.host, hop.port, ctx.node, timeout);
       let client: SshClient;
       try {
+        // A hop is the node's connect options plus its name (JumpHop), so it passes through as is.
+        const { name: _name, ...connect } = hop;
         client = await openClient({
-          node: ctx.node, host: hop.host, port: hop.port, user: hop.user, hostKey: hop.hostKey,
-          ...(hop.hostKeyAlias !== undefined ? { hostKeyAlias: hop.hostKeyAlias } : {}),
-          ...(hop.privateKey !== undefined ? { privateKey: hop.privateKey } : {}),
-          ...(hop.passphrase !== undefined ? { passphrase: hop.passphrase } : {}),
-          ...(hop.agent !== undefined ? { agent: hop.agent } : {}),
+          node: ctx.node, ...connect,
           ...(ctx.home !== undefined ? { home: ctx.home } : {}),
           ...(ctx.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: ctx.keepaliveIntervalMs } : {}),
           ...(ctx.keepaliveCountMax !== undefined ? { keepaliveCountMax: ctx.keepaliveCountMax } : {}),
