@@ -9,7 +9,7 @@ import { decideBootLoader } from './boot-loader.js';
 import { computeHostNeeds } from './host-needs.js';
 import { parseCpuVendor } from './parse-cpu.js';
 import { parseDmesgIommu } from './parse-dmesg-iommu.js';
-import { evaluateGrub } from './parse-grub-default.js';
+import { evaluateGrub, grubInputs } from './grub-defaults.js';
 import { iommuKindFromUnits, parseIommuGroups, parseIommuUnits } from './parse-iommu-groups.js';
 import { nextKernel, parseInstalledKernels, parsePin, parseUname } from './parse-kernel.js';
 import { parseLsblk, parseBlockLinks } from './parse-lsblk.js';
@@ -90,7 +90,8 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
   ];
   const modulesToLoad = loadFiles.flatMap((f) => safely(f.path, [], errors, () => parseModulesLoad(f.path, f.content)));
   const modulesLoaded = safely('modules', [], errors, () => parseProcModules(out('modules')));
-  const grubFiles = new Map(inDir(/^\/etc\/default\/grub(?:\.d\/[^/]+\.cfg)?$/).map((f) => [f.path, f.content]));
+  // GRUB files that do not source cleanly block the node (plan and verify evaluate them again, with the same evaluator).
+  const grubFiles = grubInputs(files);
   const grub: GrubFacts | undefined = grubFiles.size === 0 ? undefined : safely('grub', undefined, errors, () => evaluateGrub(grubFiles));
 
   // Kernel

@@ -6,5 +6,5 @@ export { gatherHostFacts, readFactSections, type GatherOptions } from './gather.
 export { factsFingerprint, canonicalJson } from './fingerprint.js';
 export { kernelAtLeast, compareKernels, nextKernel } from './parse-kernel.js';
 export { tokenizeCmdline, parseProcCmdline, cmdlineHas, type CmdlineToken } from './parse-proc-cmdline.js';
-export { evaluateGrub, sourceGrubFile, grubSourceOrder } from './parse-grub-default.js';
+export { evaluateGrub, sourceGrubFile, grubSourceOrder } from './grub-defaults.js';
 export { normalizeModule, sameModule } from './parse-modprobe.js';

@@ -27,7 +27,7 @@ import type { Node } from '../../inventory/schema.js';
 import type { Refusal, Warning } from '../types.js';
 import { firstLine, splitCmdline, tokenKey } from './cmdline-tokens.js';
 import type { FileChange, ModuleResult } from './file-change.js';
-import { evaluateGrub, grubSourceOrder, parseGrubAssignments, refersToSelf } from './grub-config.js';
+import { evaluateGrub, grubCmdlineText, grubInputs } from '../../facts/host/grub-defaults.js';
 import { INTEL_IOMMU_DEFAULT_ON, kernelBelow } from './kernel-version.js';
 import { GRUB_D, GRUB_DROPIN, KERNEL_CMDLINE_FILE, MANAGED_HEADER, MODPROBE_FILE, UnsafeContentError } from './paths.js';
 
@@ -91,13 +91,11 @@ export function ownedCmdlineTokens(facts: HostFacts): string[] {
   return [...new Set([...dropinTokens(facts), ...readLedger(facts)])];
 }
 
-/** Tokens the tool's own drop-in currently adds. */
+/** Tokens the tool's own drop-in currently adds (its file evaluated alone). */
 export function dropinTokens(facts: HostFacts): string[] {
   const content = facts.files[GRUB_DROPIN]?.content;
   if (content == null) return [];
-  return parseGrubAssignments(GRUB_DROPIN, content).flatMap((a) =>
-    a.parts ? a.parts.flatMap((p) => ('lit' in p ? splitCmdline(p.lit) : [])) : [],
-  );
+  return splitCmdline(evaluateGrub(new Map([[GRUB_DROPIN, content]])).value.cmdlineLinuxDefault ?? '');
 }
 
 export function readLedger(facts: HostFacts): string[] {
@@ -126,9 +124,9 @@ export function planKernelCmdline(node: Node, facts: HostFacts, hasDevices: bool
 
   // GRUB drop-in (removed on systemd-boot hosts: GRUB config is not read there).
   const grubTokens = sdboot ? [] : want.tokens;
-  const order = grubSourceOrder(facts.files).filter((p) => p !== GRUB_DROPIN);
-  const elsewhere = evaluateGrub(facts.files, order);
-  const present = new Set(splitCmdline(`${elsewhere.linux} ${elsewhere.linuxDefault}`));
+  const elsewhere = evaluateGrub(grubInputs(facts.files, [GRUB_DROPIN])).value;
+  // A value that cannot be evaluated counts as holding nothing: the drop-in is written anyway.
+  const present = new Set(splitCmdline(`${elsewhere.cmdlineLinux ?? ''} ${elsewhere.cmdlineLinuxDefault ?? ''}`));
   const toWrite = grubTokens.filter((t) => !present.has(t));
   for (const t of grubTokens) {
     for (const other of present) {
@@ -138,18 +136,16 @@ export function planKernelCmdline(node: Node, facts: HostFacts, hasDevices: bool
     }
   }
   if (toWrite.length) {
-    const later = order.filter((p) => p.startsWith(GRUB_D) && p > GRUB_DROPIN);
-    for (const path of later) {
-      for (const a of parseGrubAssignments(path, facts.files[path]?.content ?? '')) {
-        if (a.variable !== 'GRUB_CMDLINE_LINUX_DEFAULT' || refersToSelf(a)) continue;
-        blocking.push({
-          subject: `file ${path}`,
-          reason: a.unreadable
-            ? `line ${a.line} sets GRUB_CMDLINE_LINUX_DEFAULT in a form pve-passthrough cannot read (${a.unreadable}); it is sourced after ${GRUB_DROPIN} and may undo it`
-            : `line ${a.line} sets GRUB_CMDLINE_LINUX_DEFAULT without "$GRUB_CMDLINE_LINUX_DEFAULT"; it is sourced after ${GRUB_DROPIN} and would drop its tokens`,
-          fix: `make it append (GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT …") or move its tokens to /etc/default/grub`,
-        });
-      }
+    for (const a of elsewhere.assignments) {
+      if (!(a.file.startsWith(GRUB_D) && a.file > GRUB_DROPIN) || a.name !== 'GRUB_CMDLINE_LINUX_DEFAULT') continue;
+      if (a.selfReference && a.value !== null) continue;
+      blocking.push({
+        subject: `file ${a.file}`,
+        reason: a.value === null
+          ? `line ${a.line} sets GRUB_CMDLINE_LINUX_DEFAULT in a form pve-passthrough cannot evaluate (${a.conditional ? 'inside if/for/case' : 'command substitution'}); it is sourced after ${GRUB_DROPIN} and may undo it`
+          : `line ${a.line} sets GRUB_CMDLINE_LINUX_DEFAULT without "$GRUB_CMDLINE_LINUX_DEFAULT"; it is sourced after ${GRUB_DROPIN} and would drop its tokens`,
+        fix: `make it append (GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT …") or move its tokens to /etc/default/grub`,
+      });
     }
   }
   const dropinAfter = toWrite.length ? renderGrubDropin(toWrite) : null;
@@ -239,8 +235,8 @@ export function configuredCmdline(facts: HostFacts): string[] | null {
     const c = facts.files[KERNEL_CMDLINE_FILE]?.content;
     return c == null ? null : splitCmdline(firstLine(c));
   }
-  const ev = evaluateGrub(facts.files, grubSourceOrder(facts.files));
-  return splitCmdline(`${ev.linux} ${ev.linuxDefault}`);
+  const text = grubCmdlineText(evaluateGrub(grubInputs(facts.files)).value);
+  return text === null ? null : splitCmdline(text);
 }
 
 /**

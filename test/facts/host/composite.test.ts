@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeHostNeeds } from '../../../src/facts/host/host-needs.js';
-import { evaluateGrub } from '../../../src/facts/host/parse-grub-default.js';
+import { evaluateGrub } from '../../../src/facts/host/grub-defaults.js';
 import { parseGrepTree } from '../../../src/facts/host/parse-grep-tree.js';
 import { parseBlockLinks, parseLsblk } from '../../../src/facts/host/parse-lsblk.js';
 import { parseBondSlaves, parseBridgePorts, parseCorosyncNodes, parseDefaultRoutes, parseIpAddr, parseNetLinks } from '../../../src/facts/host/parse-net.js';

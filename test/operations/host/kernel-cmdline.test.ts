@@ -56,7 +56,9 @@ describe('GRUB drop-in', () => {
   });
   it('a later unreadable or hostile assignment also blocks; an appending one does not', () => {
     const hostile = withFiles(pve7Intel(), { '/etc/default/grub.d/zz.cfg': fixture('grub-default/hostile-trailing-command.txt') });
-    expect(planKernelCmdline(makeNode({ devices: [GPU_DEV] }), hostile, true).blocking[0]?.reason).toMatch(/cannot read/);
+    expect(planKernelCmdline(makeNode({ devices: [GPU_DEV] }), hostile, true).blocking[0]?.reason).toMatch(/line 1 sets GRUB_CMDLINE_LINUX_DEFAULT without/);
+    const dynamic = withFiles(pve7Intel(), { '/etc/default/grub.d/zz.cfg': fixture('grub-default/command-substitution.txt') });
+    expect(planKernelCmdline(makeNode({ devices: [GPU_DEV] }), dynamic, true).blocking[0]?.reason).toMatch(/cannot evaluate \(command substitution\)/);
     const appending = withFiles(pve7Intel(), { '/etc/default/grub.d/zz.cfg': fixture('grub-default/appending-later.txt') });
     expect(planKernelCmdline(makeNode({ devices: [GPU_DEV] }), appending, true).blocking).toEqual([]);
   });

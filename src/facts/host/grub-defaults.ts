@@ -1,18 +1,23 @@
 /**
- * GRUB's defaults files are sh, sourced by grub-mkconfig in this order:
- * /etc/default/grub, then /etc/default/grub.d/*.cfg (glob order). This is a
- * small evaluator for the part that matters: assignments (with `export`),
- * '…' and "…" quoting (values may span lines), backslash escapes, and
- * $VAR / ${VAR} expansion, so `GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT x"`
- * in a drop-in extends the earlier value.
+ * The one GRUB evaluator (facts, plan and verify all use it). GRUB's defaults
+ * files are sh, sourced by grub-mkconfig (`. "${sysconfdir}/default/grub"`,
+ * then `for x in ${sysconfdir}/default/grub.d/*.cfg; do . "$x"; done`, so
+ * glob order: bytewise in the C locale). This is a small evaluator for the
+ * part that matters: assignments (with `export`), '…' and "…" quoting (values
+ * may span lines), backslash escapes, and $VAR / ${VAR} expansion, so
+ * `GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT x"` in a drop-in
+ * extends the earlier value.
  *
+ * sh rules kept: `A=x cmd` sets A only for cmd (not recorded); `A+=x` is not
+ * an assignment in sh (a command that is not found: an error here).
  * What it cannot evaluate is reported when it touches the command line:
- * command substitution (`…`, $(…)) or an assignment inside if/for/case.
+ * command substitution (`…`, $(…)) or an assignment inside if/for/case; a
+ * file that sources others (`.`, `source`, `eval`, `unset`) is an error.
  * An unterminated quote anywhere is an error: the file would not source and
  * update-grub would fail.
  */
 import { excerpt, type Parsed } from './text.js';
-import type { GrubCmdlineAssignment, GrubFacts } from './types.js';
+import type { GrubCmdlineAssignment, GrubFacts, RemoteFile } from './types.js';
 
 export const GRUB_CMDLINE_VARS = ['GRUB_CMDLINE_LINUX_DEFAULT', 'GRUB_CMDLINE_LINUX'] as const;
 
@@ -98,9 +103,21 @@ export function sourceGrubFile(file: string, content: string, env: Map<string, s
       return;
     }
     if (first.raw === 'export') ws = ws.slice(1);
+    const assigns: Word[] = [];
     for (const x of ws) {
+      if (!NAME_EQ.test(x.raw)) break;
+      assigns.push(x);
+    }
+    const command = ws[assigns.length];
+    if (command !== undefined) {
+      // `A=x cmd`: A is only cmd's environment. A command that can change variables cannot be followed.
+      if (/^[A-Za-z_][A-Za-z0-9_]*\+=/.test(command.raw)) errors.push(`${file}:${command.line}: ${excerpt(command.raw, 40)} is not an assignment in sh (no +=); update-grub would fail on it`);
+      else if (['.', 'source', 'eval', 'unset', 'read'].includes(command.raw)) errors.push(`${file}:${command.line}: runs ${excerpt(command.raw, 20)}; pve-passthrough cannot follow what it changes`);
+      return;
+    }
+    for (const x of assigns) {
       const m = NAME_EQ.exec(x.raw);
-      if (!m?.[1]) break; // a command, not an assignment: grub's files should not run any
+      if (!m?.[1]) break;
       const name = m[1];
       const dynamic = x.dynamic;
       const value = x.value.slice(name.length + 1);
@@ -214,6 +231,22 @@ export function sourceGrubFile(file: string, content: string, env: Map<string, s
 }
 
 export type GrubConfig = GrubFacts;
+
+/** The two variables grub-mkconfig puts on every `linux` line, in that order (GRUB_CMDLINE_LINUX first). */
+export function grubCmdlineText(cfg: GrubConfig): string | null {
+  if (cfg.cmdlineLinux === null || cfg.cmdlineLinuxDefault === null) return null;
+  return `${cfg.cmdlineLinux} ${cfg.cmdlineLinuxDefault}`;
+}
+
+/** GRUB inputs among read files (existing ones only), optionally leaving some out (e.g. the tool's drop-in). */
+export function grubInputs(files: Readonly<Record<string, RemoteFile>>, exclude: readonly string[] = []): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const path of grubSourceOrder(Object.keys(files))) {
+    const content = files[path]?.content;
+    if (content != null && !exclude.includes(path)) out.set(path, content);
+  }
+  return out;
+}
 
 /** grub-mkconfig's order: /etc/default/grub, then grub.d/*.cfg (directly inside, byte order). */
 export function grubSourceOrder(paths: Iterable<string>): string[] {
