@@ -81,3 +81,30 @@ export function rebootBudget(
   const allowed = Math.min(spare, policy.maxUnavailable);
   return { allowed, reason: `${q.totalVotes} votes, quorum ${q.quorumVotes}: up to ${spare} may be down; policy allows ${policy.maxUnavailable}` };
 }
+
+/**
+ * How many more nodes may take a reboot slot now. Slots already held count as
+ * unavailable even while their node is still online (writing files, rebuilding
+ * the initramfs): it will be down soon. Down nodes never exceed total votes −
+ * quorum votes, whatever maxUnavailable says; maxUnavailable only lowers it.
+ * `heldOnline`: holders that are still online (offline ones are already
+ * missing from `totalVotes`); `held`: every holder.
+ */
+export function slotsFree(
+  q: QuorumInfo,
+  policy: { readonly maxUnavailable: number; readonly allowQuorumLoss: boolean },
+  haActive: boolean,
+  held: number,
+  heldOnline: number,
+): RebootBudget {
+  if (q.standalone) return held === 0 ? { allowed: 1, reason: 'standalone node: no quorum to keep' } : { allowed: 0, reason: 'standalone node: it is rebooting already' };
+  if (!q.quorate) return { allowed: 0, reason: 'the cluster is not quorate now: no reboot until it is' };
+  const spare = q.totalVotes - heldOnline - q.quorumVotes;
+  const unavailable = Math.max(0, q.expectedVotes - q.totalVotes) + heldOnline;
+  if (held === 0 && q.totalVotes === q.expectedVotes && spare <= 0) return rebootBudget(q, policy, haActive);
+  const allowed = Math.max(0, Math.min(spare, policy.maxUnavailable - unavailable));
+  return {
+    allowed,
+    reason: `${q.totalVotes} of ${q.expectedVotes} votes present, quorum ${q.quorumVotes}, ${held} node(s) of this run rebooting or about to: ${allowed > 0 ? `${allowed} more may go` : spare <= 0 ? 'another node down would lose quorum' : `policy.maxUnavailable ${policy.maxUnavailable} reached`}`,
+  };
+}

@@ -9,12 +9,13 @@
 import type { Cluster, Node } from '../inventory/schema.js';
 import { SafetyError } from '../errors.js';
 import { batch, cmd, parseBatch, render, type Script } from '../transport/shell.js';
-import { quorumFromApi, quorumFromPvecm, rebootBudget, type QuorumInfo } from './quorum.js';
+import { quorumFromApi, quorumFromPvecm, slotsFree, type QuorumInfo, type RebootBudget } from './quorum.js';
 import type { EngineContext } from './context.js';
 import { guests } from './plan-vms.js';
 
 export class RebootGate {
-  private inFlight = 0;
+  /** Nodes holding a slot: they reboot (or are about to) and count as unavailable until they are back. */
+  private readonly held = new Set<string>();
   private stoppedReason: string | null = null;
   private waiters: (() => void)[] = [];
 
@@ -35,7 +36,7 @@ export class RebootGate {
     try {
       return await fn();
     } finally {
-      this.release();
+      this.release(node);
     }
   }
 
@@ -46,6 +47,12 @@ export class RebootGate {
     const { rebootAndWait } = await import('../transport/ssh/index.js');
     const host = await this.ctx.conn.ssh(this.cluster, node);
     const bootIdBefore = (await host.exec(render(cmd(['cat', '/proc/sys/kernel/random/boot_id'])) as Script)).stdout.trim();
+    // The last reading was before the writes and the refresh (minutes on a real host): read quorum again.
+    const last = await this.budget(node, node.name);
+    if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'reboot gate' });
+    if (last.allowed < 1) {
+      throw new SafetyError('E_QUORUM', `reboot refused right before it started: ${last.reason}; the files are written, the reboot is pending`, { node: node.name, step: 'reboot gate', fix: 'bring the cluster back to full quorum, then re-run apply to reboot and verify' });
+    }
     say('rebooting');
     const timeoutMs = this.cluster.policy.rebootTimeoutSeconds * 1000;
     await rebootAndWait(host, { bootIdBefore, timeoutMs, pollMs: Math.min(this.ctx.pollMs, 2000) });
@@ -57,24 +64,33 @@ export class RebootGate {
   private async acquire(node: Node, say: (m: string) => void): Promise<void> {
     for (;;) {
       if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'reboot gate' });
-      const { quorum, haActive } = await this.readQuorum(node);
-      const budget = rebootBudget(quorum, this.cluster.policy, haActive);
-      // Nodes already rebooting are counted by quorum (they are offline) and by maxUnavailable.
-      const free = Math.min(budget.allowed, this.cluster.policy.maxUnavailable - this.inFlight);
-      if (free > 0 && (quorum.standalone || budget.allowed > 0)) {
-        this.inFlight++;
+      const budget = await this.budget(node, null);
+      if (budget.allowed > 0) {
+        this.held.add(node.name);
         return;
       }
-      if (this.inFlight === 0) {
+      if (this.held.size === 0) {
         throw new SafetyError('E_QUORUM', `reboot refused: ${budget.reason}`, { node: node.name, step: 'reboot gate', fix: 'bring the cluster back to full quorum (or adjust the policy), then re-run apply' });
       }
-      say(`waiting: ${this.inFlight} node(s) of ${this.cluster.name} rebooting`);
+      say(`waiting: ${[...this.held].join(', ')} of ${this.cluster.name} rebooting or about to`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
-  private release(): void {
-    this.inFlight--;
+  /**
+   * Slots free now, from a fresh quorum reading. `self`: a holder asking
+   * whether it may go down itself (counted as not holding yet).
+   */
+  private async budget(node: Node, self: string | null): Promise<RebootBudget> {
+    const { quorum, haActive, online } = await this.readQuorum(node);
+    const holders = [...this.held].filter((n) => n !== self);
+    // Without per-node liveness (pvecm only) every holder counts as still online: the safe side.
+    const heldOnline = holders.filter((n) => online === null || online.has(n)).length;
+    return slotsFree(quorum, this.cluster.policy, haActive, holders.length, heldOnline);
+  }
+
+  private release(node: Node): void {
+    this.held.delete(node.name);
     this.wake();
   }
 
@@ -84,23 +100,24 @@ export class RebootGate {
     for (const f of w) f();
   }
 
-  private async readQuorum(node: Node): Promise<{ quorum: QuorumInfo; haActive: boolean }> {
+  private async readQuorum(node: Node): Promise<{ quorum: QuorumInfo; haActive: boolean; online: Set<string> | null }> {
     const api = await this.ctx.conn.api(this.cluster);
     if (api) {
       const [status, ha] = await Promise.all([api.clusterStatus(), api.haResources().catch(() => [])]);
       const haActive = ha.some((r: { state?: string }) => r.state === undefined || r.state === 'started');
+      const online = new Set(status.flatMap((s) => (s.type === 'node' && s.online ? [s.name] : [])));
       const fromApi = quorumFromApi(status);
       // The API counts one vote per node and cannot see a QDevice; when that leaves no spare
       // vote, ask corosync itself. Only a clustered answer may loosen the API's view.
-      if (!fromApi.standalone && fromApi.quorate && fromApi.totalVotes - fromApi.quorumVotes <= 0) {
+      if (!fromApi.standalone && fromApi.quorate && fromApi.totalVotes - fromApi.quorumVotes <= this.held.size) {
         const q = await this.pvecm(node).catch(() => null);
-        if (q && !q.standalone && q.quorate && q.totalVotes - q.quorumVotes > 0) return { quorum: q, haActive };
+        if (q && !q.standalone && q.quorate && q.totalVotes - q.quorumVotes > fromApi.totalVotes - fromApi.quorumVotes) return { quorum: q, haActive, online };
       }
-      return { quorum: fromApi, haActive };
+      return { quorum: fromApi, haActive, online };
     }
     const q = await this.pvecm(node);
     if (!q) throw new SafetyError('E_QUORUM', 'could not read quorum (`pvecm status` gave no usable answer)', { node: node.name, step: 'reboot gate', fix: 'add the cluster\'s API to the inventory, or check corosync on the node' });
-    return { quorum: q, haActive: false };
+    return { quorum: q, haActive: false, online: null };
   }
 
   /** Quorum from corosync on the node; no /etc/pve/corosync.conf (plain Debian, a lone PVE node) = standalone. */

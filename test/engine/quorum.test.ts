@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quorumFromApi, quorumFromPvecm, rebootBudget } from '../../src/engine/quorum.js';
+import { quorumFromApi, quorumFromPvecm, rebootBudget, slotsFree } from '../../src/engine/quorum.js';
 
 const policy = { maxUnavailable: 1, allowQuorumLoss: false };
 const status = (n: number, online: number, quorate = true) => [
@@ -46,5 +46,37 @@ describe('quorumFromPvecm', () => {
   });
   it('returns null on garbage', () => {
     expect(quorumFromPvecm('garbage', 0)).toBeNull();
+  });
+});
+
+describe('slotsFree (the gate: held slots count as unavailable)', () => {
+  const loose = { maxUnavailable: 2, allowQuorumLoss: false };
+  it('3 nodes, maxUnavailable 2: a slot held by a node still online leaves none for the next', () => {
+    const q = quorumFromApi(status(3, 3));
+    expect(slotsFree(q, loose, false, 0, 0).allowed).toBe(1);
+    expect(slotsFree(q, loose, false, 1, 1).allowed).toBe(0);
+  });
+  it('a holder already offline is counted once (by quorum), not twice', () => {
+    const q = quorumFromApi(status(5, 4));
+    expect(slotsFree(q, loose, false, 1, 0).allowed).toBe(1);
+    expect(slotsFree(q, loose, false, 1, 1).allowed).toBe(0);
+  });
+  it('a node down for another reason counts against maxUnavailable', () => {
+    expect(slotsFree(quorumFromApi(status(5, 4)), { ...loose, maxUnavailable: 1 }, false, 0, 0).allowed).toBe(0);
+  });
+  it('never more than total votes − quorum votes, whatever maxUnavailable says', () => {
+    const q = quorumFromApi(status(5, 5));
+    expect(slotsFree(q, { ...loose, maxUnavailable: 5 }, false, 0, 0).allowed).toBe(2);
+    expect(slotsFree(q, { ...loose, maxUnavailable: 5 }, false, 2, 2).allowed).toBe(0);
+  });
+  it('allowQuorumLoss lets one node of a 2-node cluster go, never a second', () => {
+    const q = quorumFromApi(status(2, 2));
+    expect(slotsFree(q, { ...loose, allowQuorumLoss: true }, false, 0, 0).allowed).toBe(1);
+    expect(slotsFree(q, { ...loose, allowQuorumLoss: true }, false, 1, 1).allowed).toBe(0);
+  });
+  it('standalone: one at a time', () => {
+    const q = quorumFromApi([{ type: 'node', name: 'pve1', online: 1 }]);
+    expect(slotsFree(q, loose, false, 0, 0).allowed).toBe(1);
+    expect(slotsFree(q, loose, false, 1, 1).allowed).toBe(0);
   });
 });
