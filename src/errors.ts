@@ -78,14 +78,30 @@ export class ApiError extends PassthroughError {
 /** A safety gate said no (quorum, host-needed device, isolation, stale plan). */
 export class SafetyError extends PassthroughError {}
 
-/** Redact anything that looks like a secret before it reaches a log or a report. */
+/** Field names whose values are secrets in PVE requests and in our own JSON. */
+const SECRET_KEYS = '(?:password|secret|passphrase|ticket|totp|tfa-challenge|new-password)';
+const JSON_SECRET = new RegExp(`("${SECRET_KEYS}"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*(")`, 'gi');
+const FORM_SECRET = new RegExp(`((?:^|[?&])${SECRET_KEYS}=)[^&\\s]+`, 'gi');
+
+/**
+ * Mask secret VALUES before text reaches a log or a report; never ordinary words.
+ * Masked: every value the run resolved (any length, longest first, so a value
+ * that contains another is masked whole), and values in the positions the PVE
+ * protocol puts them: the token header, the auth cookie, the CSRF header, a
+ * JSON string under a secret-named key, and a form/query field `key=value`
+ * right after `?`, `&` or the start of the text. Prose such as
+ * "POST /access/ticket: cannot reach" or "export PVE_TOKEN_SECRET=… before
+ * running" keeps its words.
+ */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
+  for (const s of [...new Set(secrets)].filter((v) => v.length > 0).sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
   return out
     .replace(/(PVEAPIToken=[^=\s]+=)[^\s;"']+/g, '$1***')
     .replace(/(PVEAuthCookie=)[^\s;"']+/g, '$1***')
     .replace(/(CSRFPreventionToken:\s*)[^\s"']+/gi, '$1***')
-    // A value that opens an object or array is structure (e.g. an inventory's "password": {"env": …}), not a secret.
-    .replace(/("?(?:password|secret|passphrase|ticket|totp|tfa-challenge)"?\s*[:=]\s*"?)[^"&\s,{}[\]]+/gi, '$1***');
+    // JSON: "password": "value" (an object or array value is structure, e.g. an inventory's "password": {"env": …}).
+    .replace(JSON_SECRET, '$1***$2')
+    // Form bodies and query strings: password=value&…
+    .replace(FORM_SECRET, '$1***');
 }

@@ -20,14 +20,21 @@ export interface ConnectionOptions {
   readonly sshConfig?: string | false;
 }
 
+function runOver(): Error {
+  return Object.assign(new Error('the run has ended; no new connection is opened'), { code: 'E_RUN_OVER' });
+}
+
 export class Connections {
   private readonly hosts = new Map<string, Promise<SshHost>>();
   private readonly apis = new Map<string, Promise<PveClient | null>>();
+  /** Set by closeAll: a job still running when the run ends must not open a connection nobody will close. */
+  private closed = false;
 
   constructor(private readonly opts: ConnectionOptions) {}
 
   /** The node's SSH session (connects on first use). */
   ssh(cluster: Cluster, node: Node): Promise<SshHost> {
+    if (this.closed) return Promise.reject(runOver());
     const key = `${cluster.name}/${node.name}`;
     let p = this.hosts.get(key);
     if (!p) {
@@ -44,6 +51,7 @@ export class Connections {
     const inner = await this.ssh(cluster, node);
     const emit = this.opts.emit;
     const secrets = this.opts.secrets;
+    const closed = () => this.closed;
     return {
       node: node.name,
       get connectionsOpened() {
@@ -53,7 +61,10 @@ export class Connections {
         emit({ type: 'command', node: node.name, script: redact(script, secrets.values()) });
         // A connection the host dropped mid-run (not a reboot: those reconnect themselves) is opened again once,
         // so the check after a cut-off write and the lock release still reach the node.
-        if (!inner.isConnected) await inner.reconnect();
+        if (!inner.isConnected) {
+          if (closed()) throw runOver();
+          await inner.reconnect();
+        }
         return inner.exec(script, o);
       },
       close: () => inner.close(),
@@ -61,6 +72,7 @@ export class Connections {
   }
 
   api(cluster: Cluster): Promise<PveClient | null> {
+    if (this.closed) return Promise.reject(runOver());
     let p = this.apis.get(cluster.name);
     if (!p) {
       p = this.makeApi(cluster);
@@ -77,7 +89,9 @@ export class Connections {
     return n;
   }
 
+  /** Closes every connection, including those still being opened; later ssh()/api() calls are refused. */
   async closeAll(): Promise<void> {
+    this.closed = true;
     const hosts = [...this.hosts.values()];
     const apis = [...this.apis.values()];
     this.hosts.clear();
@@ -86,6 +100,25 @@ export class Connections {
       ...hosts.map((p) => p.then((h) => h.close())),
       ...apis.map((p) => p.then((a) => a?.close())),
     ]);
+  }
+
+  /**
+   * Resolve, before anything is contacted, every API secret of these clusters that
+   * comes from the environment or a file without a prompt to fall back on, so a
+   * missing one is the run's one error (named as such) rather than a failure
+   * in the middle of connecting to everything else.
+   */
+  async preflight(clusters: readonly Cluster[]): Promise<void> {
+    const secrets = this.opts.secrets;
+    const eager = (ref: { env?: string; file?: string; prompt?: boolean } | undefined): boolean => Boolean(ref && (ref.env || ref.file) && !ref.prompt);
+    for (const c of clusters) {
+      const api = c.api;
+      if (api) {
+        if ('token' in api.auth && eager(api.auth.token.secret)) await secrets.resolve(api.auth.token.secret, `${c.name}: API token secret`);
+        if ('ticket' in api.auth && eager(api.auth.ticket.password)) await secrets.resolve(api.auth.ticket.password, `${c.name}: password for ${api.auth.ticket.username}`);
+        if (api.rootTicket && eager(api.rootTicket.password)) await secrets.resolve(api.rootTicket.password, `${c.name}: root@pam password`);
+      }
+    }
   }
 
   private async connect(node: Node): Promise<SshHost> {

@@ -86,6 +86,7 @@ export function createContext(inventory: Inventory, o: EngineOptions = {}): Engi
 export async function withContext<T>(inventory: Inventory, options: EngineOptions, fn: (ctx: EngineContext) => Promise<T>): Promise<T> {
   const ctx = createContext(inventory, options);
   try {
+    await ctx.conn.preflight(selectedClusters(ctx));
     return await fn(ctx);
   } finally {
     await ctx.conn.closeAll();

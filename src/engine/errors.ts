@@ -9,3 +9,14 @@ export function errorInfo(err: unknown, step?: string): ErrorInfo {
   const e = err as { code?: unknown; message?: unknown };
   return { code: typeof e?.code === 'string' ? e.code : 'E_INTERNAL', message: typeof e?.message === 'string' ? e.message : String(err), step };
 }
+
+/**
+ * Promise.all that lets every job finish before it rethrows the first failure,
+ * so no job is still opening connections after its run has been closed.
+ */
+export async function settleAll<T>(jobs: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(jobs);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

@@ -158,9 +158,16 @@ export async function verifyClusterVms(ctx: EngineContext, cluster: Cluster): Pr
   const vms = selectedVms(ctx, cluster);
   const wantMappings = cluster.mappings.length > 0 && !ctx.selection.nodes?.length && !ctx.selection.tags?.length;
   if (vms.length === 0 && !wantMappings) return { vms: [], cluster: null };
-  const api = await ctx.conn.api(cluster).catch(() => null);
+  let api: PveClient | null;
+  try {
+    api = await ctx.conn.api(cluster);
+  } catch (err) {
+    // The real cause (a missing secret, a bad CA file), not a guess that the API is unreachable.
+    const error = errorInfo(err, 'connect to the API');
+    return { vms: vms.map((v) => ({ cluster: cluster.name, node: v.node, vmid: v.vmid, checks: [], error })), cluster: null };
+  }
   if (!api) {
-    const error = { code: 'E_API', message: `cannot reach the API of cluster ${cluster.name}` };
+    const error = { code: 'E_INPUT', message: `cluster ${cluster.name} declares VMs or mappings but has no api section`, fix: 'add the api section to that cluster' };
     return { vms: vms.map((v) => ({ cluster: cluster.name, node: v.node, vmid: v.vmid, checks: [], error })), cluster: null };
   }
   const q = new PQueue({ concurrency: API_CONCURRENCY });

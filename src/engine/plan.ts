@@ -5,7 +5,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import PQueue from 'p-queue';
-import { errorInfo } from './errors.js';
+import { errorInfo, settleAll } from './errors.js';
 import type { Cluster, Node } from '../inventory/schema.js';
 import type { HostFacts } from '../facts/host/types.js';
 import type { HostStep } from '../operations/types.js';
@@ -29,7 +29,7 @@ export async function plan(inventory: Inventory, options: EngineOptions = {}): P
 export async function planWith(ctx: EngineContext): Promise<Plan> {
   ctx.emit({ type: 'phase', phase: 'facts', message: 'gathering facts' });
   await resolveSelection(ctx);
-  const clusters = await Promise.all(selectedClusters(ctx).map((c) => planCluster(ctx, c)));
+  const clusters = await settleAll(selectedClusters(ctx).map((c) => planCluster(ctx, c)));
   return {
     version: 1,
     runId: ctx.runId,
@@ -41,9 +41,9 @@ export async function planWith(ctx: EngineContext): Promise<Plan> {
 
 async function planCluster(ctx: EngineContext, cluster: Cluster): Promise<ClusterPlan> {
   const queue = new PQueue({ concurrency: ctx.concurrency });
-  const nodesP = Promise.all(selectedNodes(ctx, cluster).map((n) => queue.add(() => planNode(ctx, cluster, n))));
+  const nodesP = settleAll(selectedNodes(ctx, cluster).map((n) => queue.add(() => planNode(ctx, cluster, n))));
   const vmsP = planClusterVms(ctx, cluster);
-  const [nodes, vms] = await Promise.all([nodesP, vmsP]);
+  const [nodes, vms] = await settleAll<unknown>([nodesP, vmsP]) as [NodeFactsResult[], Awaited<typeof vmsP>];
   return { name: cluster.name, nodes: nodes.map((n) => n.plan), vms: vms.vms, mappings: vms.mappings, warnings: vms.warnings };
 }
 

@@ -6,7 +6,7 @@ import PQueue from 'p-queue';
 import type { Inventory } from '../inventory/schema.js';
 import { verifyHost } from '../operations/host/verify-host.js';
 import { resolveSelection, selectedClusters, selectedNodes, withContext, type EngineContext, type EngineOptions } from './context.js';
-import { errorInfo } from './errors.js';
+import { errorInfo, settleAll } from './errors.js';
 import { readFacts } from './plan.js';
 import { verifyClusterVms } from './plan-vms.js';
 import type { ClusterVerification, NodeVerification, VerifyReport, VmVerification } from './types.js';
@@ -38,8 +38,9 @@ export async function verifyWith(ctx: EngineContext): Promise<VerifyReport> {
     }
     vmJobs.push(verifyClusterVms(ctx, cluster));
   }
-  const nodes = await Promise.all(nodeJobs);
-  const vmParts = await Promise.all(vmJobs);
+  const nodesP = settleAll(nodeJobs);
+  const vmsP = settleAll(vmJobs);
+  const [nodes, vmParts] = await settleAll<unknown>([nodesP, vmsP]) as [NodeVerification[], Awaited<typeof vmsP>];
   const vms = vmParts.flatMap((p) => p.vms);
   const clusters = vmParts.map((p) => p.cluster).filter((c): c is ClusterVerification => c !== null);
   return { version: 1, runId: ctx.runId, checkedAt: ctx.now().toISOString(), nodes, vms, clusters, verdict: verdictOf([...nodes, ...vms, ...clusters]) };
