@@ -10,6 +10,7 @@ import { inventoryFromFlags } from '../inventory/from-flags.js';
 import { openProfileStore } from '../inventory/profiles.js';
 import type { Inventory } from '../inventory/schema.js';
 import { SecretStore } from '../inventory/secrets.js';
+import { escapeControl, terminalSafe } from './terminal-text.js';
 import type { EngineOptions } from '../engine/context.js';
 import { newRunId } from '../engine/context.js';
 import { RunLog } from '../engine/runlog.js';
@@ -104,7 +105,8 @@ export async function openSession(f: GlobalFlags, command: string, machineOutput
     pollMs: f.pollMs ? Number(f.pollMs) : undefined,
     selection: f.host ? {} : { clusters: f.cluster, nodes: f.node, vms: vms.length ? vms : undefined, tags: f.tag },
     onEvent: (e) => {
-      progress.onEvent(e);
+      // Progress is a terminal renderer: values in events come from hosts and the API (the run log keeps them as they are).
+      progress.onEvent(terminalSafe(e));
       runLog?.write({ time: new Date().toISOString(), ...e });
     },
   };
@@ -123,11 +125,11 @@ export function reportError(err: unknown, f: GlobalFlags, secrets?: SecretStore)
   const values = secrets?.values() ?? [];
   const s = makeStyle(process.stderr);
   if (err instanceof PassthroughError) {
-    process.stderr.write(`${s.red('error:')} ${redact(err.oneLine(), values)}\n`);
+    process.stderr.write(`${s.red('error:')} ${escapeControl(redact(err.oneLine(), values))}\n`);
     if (f.json || f.format === 'json') process.stdout.write(`${redact(JSON.stringify({ error: err.toJSON() }, null, 2), values)}\n`);
   } else {
     const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`${s.red('error:')} ${redact(msg, values)}\n`);
+    process.stderr.write(`${s.red('error:')} ${escapeControl(redact(msg, values))}\n`);
     if (f.json || f.format === 'json') process.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message: redact(msg, values) } }, null, 2)}\n`);
   }
   return EXIT.error;

@@ -16,29 +16,29 @@ import { withContext, type EngineContext, type EngineOptions } from './context.j
 import { errorInfo } from './errors.js';
 import { applyHostSteps, withNodeLock } from './host-apply.js';
 import { planWith, readFacts } from './plan.js';
-import { factsFingerprint } from '../facts/host/gather.js';
 import { RebootGate } from './reboot-gate.js';
+import { replanSaved } from './saved-plan.js';
 import { applyClusterVms } from './apply-vms.js';
 import type { ApplyNodeResult, ApplyReport, ApplyVmResult, ClusterPlan, NodePlan, Plan } from './types.js';
 
 export interface ApplyOptions extends EngineOptions {
-  /** A saved plan; refused per node when the facts it was made from changed. */
+  /** A saved plan: reviewed intent. It is planned again and applied only when the fresh plan equals it (replanSaved). */
   readonly plan?: Plan;
 }
 
-/** Library entry point: plan (or take the given plan), apply, verify each node, close connections. */
+/** Library entry point: plan (or check the given plan against a fresh one), apply, verify each node, close connections. */
 export async function apply(inventory: Inventory, options: ApplyOptions = {}): Promise<ApplyReport> {
-  return withContext(inventory, options, async (ctx) => applyWith(ctx, options.plan ?? (await planWith(ctx)), options.plan !== undefined));
+  return withContext(inventory, options, async (ctx) => applyWith(ctx, options.plan ? await replanSaved(ctx, options.plan) : await planWith(ctx)));
 }
 
-export async function applyWith(ctx: EngineContext, plan: Plan, savedPlan: boolean): Promise<ApplyReport> {
+export async function applyWith(ctx: EngineContext, plan: Plan): Promise<ApplyReport> {
   const startedAt = ctx.now().toISOString();
   ctx.emit({ type: 'phase', phase: 'apply', message: `applying run ${ctx.runId}` });
   const results = await Promise.all(
     plan.clusters.map((cp) => {
       const cluster = ctx.inventory.clusters.find((c) => c.name === cp.name);
       if (!cluster) throw new SafetyError('E_PLAN_MISMATCH', `the plan names cluster "${cp.name}", which is not in the inventory`, { fix: 'make a new plan from this inventory' });
-      return applyCluster(ctx, cluster, cp, savedPlan);
+      return applyCluster(ctx, cluster, cp);
     }),
   );
   const nodes = results.flatMap((r) => r.nodes);
@@ -56,7 +56,7 @@ interface ClusterResult {
   mappings: ApplyReport['mappings'][number][];
 }
 
-async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPlan, savedPlan: boolean): Promise<ClusterResult> {
+async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPlan): Promise<ClusterResult> {
   const gate = new RebootGate(ctx, cluster);
   const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
   const results = new Map<string, ApplyNodeResult>();
@@ -71,7 +71,7 @@ async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPla
       ctx.emit({ type: 'node', cluster: cluster.name, node: np.node, status: 'skipped', message: stopped });
       return;
     }
-    const r = await applyNode(ctx, cluster, node, np, gate, savedPlan);
+    const r = await applyNode(ctx, cluster, node, np, gate);
     results.set(np.node, r);
     if (r.outcome === 'failed' || r.outcome === 'refused') {
       failures++;
@@ -103,7 +103,7 @@ function skipped(np: NodePlan, message: string): ApplyNodeResult {
   return { cluster: np.cluster, node: np.node, outcome: 'skipped', stepsDone: 0, rebooted: false, message, checks: [] };
 }
 
-async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, gate: RebootGate, savedPlan: boolean): Promise<ApplyNodeResult> {
+async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, gate: RebootGate): Promise<ApplyNodeResult> {
   const base = { cluster: cluster.name, node: node.name };
   const emit = (status: 'start' | 'step' | 'reboot' | 'wait' | 'done' | 'failed', message: string) => ctx.emit({ type: 'node', ...base, status, message });
   if (np.error) return { ...base, outcome: 'failed', stepsDone: 0, rebooted: false, message: np.error.message, checks: [], error: np.error };
@@ -116,12 +116,6 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
   try {
     const host = await ctx.conn.logged(cluster, node);
     const steps = np.steps;
-    if (savedPlan) {
-      // A saved plan is executed exactly, and only while the facts it was made from still hold.
-      if (factsFingerprint(await readFacts(ctx, cluster, node)) !== np.factsFingerprint) {
-        throw new SafetyError('E_STALE_PLAN', 'the node changed since the plan was made', { node: node.name, step: 'plan check', fix: 'run plan again and review it' });
-      }
-    }
     const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot');
     const reboot = steps.find((s) => s.kind === 'reboot');
     const writeAndRefresh = async () => {

@@ -18,7 +18,7 @@ const plan: Plan = {
       refused: [{ subject: 'device 0000:03:00.0', reason: 'carries the management network (vmbr0 via eno1)', fix: 'pick another device' }],
       warnings: [], rebootReasons: ['intel_iommu=on missing from /proc/cmdline'],
     }],
-    vms: [{ cluster: 'lab', node: 'pve1', vmid: 101, digest: 'd', set: { hostpci0: '0000:01:00,pcie=1' }, delete: [], shutdown: { timeoutSeconds: 180, allowStop: false }, before: {}, changes: [{ key: 'hostpci0', after: '0000:01:00,pcie=1' }, { key: 'machine', before: 'pc-i440fx-8.1', after: 'pc-q35-8.1' }], power: 'pending', status: 'running', refused: [], warnings: [] }],
+    vms: [{ cluster: 'lab', node: 'pve1', vmid: 101, digest: 'd', set: { hostpci0: '0000:01:00,pcie=1', machine: 'pc-q35-8.1' }, delete: [], shutdown: { timeoutSeconds: 180, allowStop: false }, before: { machine: 'pc-i440fx-8.1' }, changes: [{ key: 'hostpci0', after: '0000:01:00,pcie=1' }, { key: 'machine', before: 'pc-i440fx-8.1', after: 'pc-q35-8.1' }], power: 'pending', status: 'running', refused: [], warnings: [] }],
   }],
 };
 

@@ -1,4 +1,5 @@
-import { inventoryDigest, withContext } from '../../engine/context.js';
+import { withContext } from '../../engine/context.js';
+import { replanSaved } from '../../engine/saved-plan.js';
 import { applyWith } from '../../engine/apply.js';
 import { planWith } from '../../engine/plan.js';
 import { planHasWork, summarisePlan } from '../../engine/types.js';
@@ -23,9 +24,6 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
     }
     session = await openSession(f, 'apply', Boolean(f.json));
     const saved = f.plan ? await readPlanFile(f.plan) : undefined;
-    if (saved && saved.inventoryDigest !== inventoryDigest(session.inventory)) {
-      throw new InputError('the plan was made from a different inventory', [], { fix: 'run plan again with this inventory' });
-    }
     const abort = new AbortController();
     const onSigint = () => {
       process.stderr.write('\ninterrupt: finishing the current step, then stopping (press Ctrl-C again to force)\n');
@@ -36,7 +34,8 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
     const out = session;
     try {
       return await withContext(session.inventory, { ...session.engine, signal: abort.signal }, async (ctx) => {
-        const plan = saved ?? (await planWith(ctx));
+        // A saved plan is intent: what is shown and applied is the fresh plan, and only when it equals the file.
+        const plan = saved ? await replanSaved(ctx, saved) : await planWith(ctx);
         out.progress.done();
         if (!planHasWork(summarisePlan(plan))) {
           process.stderr.write('Nothing to do: every node and VM is already in the declared state.\n');
@@ -47,7 +46,7 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
             return EXIT.error;
           }
         }
-        const report = await applyWith(ctx, plan, saved !== undefined);
+        const report = await applyWith(ctx, plan);
         out.progress.done();
         out.runLog?.write({ type: 'summary', summary: { ok: report.ok, nodes: report.nodes.length, vms: report.vms.length } });
         await emitReport(f.json ? `${JSON.stringify(report, null, 2)}\n` : renderApply(report, out.out), f, out.secrets);

@@ -57,7 +57,7 @@ export async function demoCommand(f: { keep?: boolean }): Promise<number> {
     const refusals = plan1.clusters.flatMap((c) => c.nodes.flatMap((n) => n.refused.map((r) => `${n.node}: ${r.subject}: ${r.reason}`)));
 
     heading('2. apply --yes — write with backups, refresh, rolling reboots, verify each node, then the VMs');
-    const report = await applyWith(ctx, plan1, false);
+    const report = await applyWith(ctx, plan1);
     progress.done();
     await ctx.conn.closeAll();
     say(renderApply(report, out).trimEnd());

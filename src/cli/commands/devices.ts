@@ -2,6 +2,7 @@ import { devices, type NodeDevices } from '../../engine/devices.js';
 import { emitReport, openSession, reportError, type GlobalFlags } from '../common.js';
 import { EXIT } from '../exit-codes.js';
 import { PLAIN, type Style } from '../style.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export interface DevicesFlags extends GlobalFlags {
   device?: string[];
@@ -21,7 +22,8 @@ export async function devicesCommand(f: DevicesFlags): Promise<number> {
   }
 }
 
-export function renderDevices(nodes: readonly NodeDevices[], chosen: readonly string[], s: Style = PLAIN): string {
+export function renderDevices(raw: readonly NodeDevices[], chosen: readonly string[], s: Style = PLAIN): string {
+  const nodes = terminalSafe(raw);
   const out: string[] = [];
   for (const n of nodes) {
     out.push(s.bold(`${n.cluster}/${n.node}`) + (n.iommuActive === false ? s.yellow('  (IOMMU not active: groups unknown)') : ''));

@@ -2,6 +2,7 @@ import { InputError } from '../../errors.js';
 import { rollback } from '../../engine/rollback.js';
 import { emitReport, openSession, reportError, type GlobalFlags } from '../common.js';
 import { EXIT } from '../exit-codes.js';
+import { escapeControl, terminalSafe } from '../terminal-text.js';
 import { canPrompt, confirm } from '../prompt.js';
 
 export interface RollbackFlags extends GlobalFlags {
@@ -24,7 +25,7 @@ export async function rollbackCommand(f: RollbackFlags): Promise<number> {
     const r = report.result;
     const text = f.json
       ? `${JSON.stringify(report, null, 2)}\n`
-      : `${report.files.map((x) => `  ${x.action.padEnd(9)} ${x.path}`).join('\n')}${report.files.length ? '\n' : ''}${r.outcome === 'failed' ? session.out.red(`rollback failed: ${r.message}`) : session.out.green(r.message)}\n`;
+      : `${terminalSafe(report).files.map((x) => `  ${x.action.padEnd(9)} ${x.path}`).join('\n')}${report.files.length ? '\n' : ''}${r.outcome === 'failed' ? session.out.red(`rollback failed: ${escapeControl(r.message)}`) : session.out.green(escapeControl(r.message))}\n`;
     await emitReport(text, f, session.secrets);
     return r.outcome === 'failed' ? EXIT.error : EXIT.ok;
   } catch (err) {

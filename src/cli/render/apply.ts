@@ -1,8 +1,10 @@
 /** The apply report: one line per node, VM and mapping, then what to do next. */
 import type { ApplyReport } from '../../engine/types.js';
 import { PLAIN, type Style } from '../style.js';
+import { terminalSafe } from '../terminal-text.js';
 
-export function renderApply(r: ApplyReport, s: Style = PLAIN): string {
+export function renderApply(raw: ApplyReport, s: Style = PLAIN): string {
+  const r = terminalSafe(raw);
   const mark = (o: string) => (o === 'applied' ? s.green('applied  ') : o === 'unchanged' ? s.dim('unchanged') : o === 'pending' ? s.yellow('pending  ') : o === 'skipped' ? s.yellow('skipped  ') : o === 'refused' ? s.yellow('refused  ') : s.red('FAILED   '));
   const out: string[] = [];
   for (const n of r.nodes) out.push(`${mark(n.outcome)}  node ${n.cluster}/${n.node}${n.rebooted ? ' (rebooted)' : ''}: ${n.message}`);

@@ -3,8 +3,11 @@ import type { HostStep } from '../../operations/types.js';
 import { summarisePlan, type ClusterPlan, type NodePlan, type Plan, type VmPlan } from '../../engine/types.js';
 import { PLAIN, type Style } from '../style.js';
 import { compactDiff, lineDiff } from './line-diff.js';
+import { terminalSafe } from '../terminal-text.js';
 
-export function renderPlan(plan: Plan, s: Style = PLAIN): string {
+export function renderPlan(raw: Plan, s: Style = PLAIN): string {
+  // Host file content and API values may carry terminal escapes: shown, never obeyed.
+  const plan = terminalSafe(raw);
   const out: string[] = [];
   for (const c of plan.clusters) out.push(...renderCluster(c, s));
   out.push(summaryLine(plan, s));
@@ -78,12 +81,16 @@ function renderVm(v: VmPlan, s: Style): string[] {
   const head = `  ${s.cyan(`VM ${v.vmid}`)} on ${v.node}${s.dim(` (${v.status})`)}${power}`;
   if (v.error) return [head, s.red(`    error: ${v.error.message}${v.error.fix ? ` — fix: ${v.error.fix}` : ''}`)];
   const out = [head];
-  if (v.changes.length === 0 && v.refused.length === 0) out.push(s.dim('    no changes'));
-  for (const ch of v.changes) {
-    if (ch.before === undefined) out.push(s.green(`    + ${ch.key}: ${ch.after}`));
-    else if (ch.after === undefined) out.push(s.red(`    - ${ch.key}: ${ch.before}`));
-    else out.push(s.yellow(`    ~ ${ch.key}: ${ch.before} → ${ch.after}`));
+  const sent = Object.keys(v.set).length + v.delete.length;
+  if (sent === 0 && v.refused.length === 0) out.push(s.dim('    no changes'));
+  // Exactly what is sent to the API (set and delete), beside the value it replaces.
+  for (const [key, after] of Object.entries(v.set)) {
+    const before = v.before[key];
+    if (before === undefined) out.push(s.green(`    + ${key}: ${after}`));
+    else if (before === after) out.push(s.dim(`    = ${key}: ${after} (sent again)`));
+    else out.push(s.yellow(`    ~ ${key}: ${before} → ${after}`));
   }
+  for (const key of v.delete) out.push(s.red(`    - ${key}${v.before[key] !== undefined ? `: ${v.before[key]}` : ''}`));
   for (const r of v.refused) out.push(s.yellow(`    refused: ${r.subject}: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}`));
   for (const w of v.warnings) out.push(s.yellow(`    warning: ${w.message}`));
   return out;

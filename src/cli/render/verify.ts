@@ -2,6 +2,7 @@
 import type { Check } from '../../operations/types.js';
 import type { VerifyReport } from '../../engine/types.js';
 import { PLAIN, type Style } from '../style.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export type VerifyFormat = 'table' | 'json' | 'junit' | 'prometheus';
 
@@ -38,7 +39,7 @@ export function renderVerify(r: VerifyReport, format: VerifyFormat, s: Style = P
     case 'prometheus':
       return prometheus(r);
     case 'table':
-      return table(r, s);
+      return table(terminalSafe(r), s);
   }
 }
 
