@@ -29,7 +29,14 @@ export async function applyClusterVms(ctx: EngineContext, cluster: Cluster, cp: 
         mappingsOk = false;
         mappings.push({ cluster: cluster.name, id: r.subject.replace(/^mapping /, ''), outcome: 'refused', message: r.reason });
       }
+      // Only what the plan kept: a mapping refused there (host safety) is never written.
+      const planned = new Set(cp.mappings.map((p) => p.id));
       for (const a of m.actions) {
+        if (!planned.has(a.id)) {
+          mappingsOk = false;
+          mappings.push({ cluster: cluster.name, id: a.id, outcome: 'refused', message: 'refused when planned (see the plan\'s warnings for the reason)' });
+          continue;
+        }
         if (a.kind === 'create') await api.createPciMapping({ id: a.id, map: a.map, description: a.description });
         if (a.kind === 'update') await api.updatePciMapping(a.id, { map: a.map, description: a.description, digest: a.digest });
         mappings.push({ cluster: cluster.name, id: a.id, outcome: a.kind === 'none' ? 'unchanged' : 'applied', message: a.kind === 'none' ? 'matches the hardware' : `${a.kind}d with ${a.map.length} node entr${a.map.length === 1 ? 'y' : 'ies'}` });

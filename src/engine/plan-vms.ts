@@ -11,7 +11,8 @@ import { parseMapEntry } from '../formats/mapping.js';
 import { planMappings, type HardwareDevice, type MappingAction } from '../operations/vm/mapping-plan.js';
 import { planVm } from '../operations/vm/plan-vm.js';
 import { verifyMappings, verifyVm } from '../operations/vm/verify-vm.js';
-import type { MappingNodes, OtherAssignment, VmCurrent } from '../operations/vm/types.js';
+import type { MappingNodes, OtherAssignment, VmCurrent, VmHostContext } from '../operations/vm/types.js';
+import { checkPassthroughTarget } from '../operations/host/safety.js';
 import type { Warning } from '../operations/types.js';
 import type { PveClient } from '../transport/pve/index.js';
 import { selectedVms, type EngineContext } from './context.js';
@@ -103,7 +104,43 @@ export function toMappingPlans(cluster: string, actions: readonly MappingAction[
   }));
 }
 
-export async function planClusterVms(ctx: EngineContext, cluster: Cluster): Promise<{ vms: VmPlan[]; mappings: MappingPlan[]; warnings: Warning[] }> {
+/** A node's declaration and facts for the VM-side host-safety check; null = not a node of the inventory. */
+export type HostFactsSource = (node: string) => Promise<VmHostContext | null>;
+
+/**
+ * Mapping entries checked with their node's facts like node devices (no
+ * declaration needed: a mapping alone takes nothing; the VM using it must
+ * declare the device). A refused mapping is left out of the plan, so apply
+ * does not write it.
+ */
+async function refuseUnsafeMappings(cluster: Cluster, actions: readonly MappingAction[], hostFacts: HostFactsSource): Promise<{ actions: MappingAction[]; refused: MappingPlanRefusal[] }> {
+  const refused: MappingPlanRefusal[] = [];
+  const kept: MappingAction[] = [];
+  for (const a of actions) {
+    const declared = cluster.mappings.find((m) => m.id === a.id);
+    const problems: MappingPlanRefusal[] = [];
+    for (const [node, value] of Object.entries(declared?.nodes ?? {})) {
+      const host = await hostFacts(node);
+      for (const address of typeof value === 'string' ? [value] : value) {
+        const subject = `mapping ${a.id}`;
+        if (!host) {
+          problems.push({ subject, reason: `node ${node} (${address}) is not a node of cluster ${cluster.name} in the inventory, so its host facts cannot be checked`, fix: `add node ${node} with its ssh settings to the cluster's "nodes"` });
+        } else if (!host.facts) {
+          problems.push({ subject, reason: `node ${node} (${address}): its facts could not be read${host.error ? ` (${host.error})` : ''}, so the host-safety check cannot run`, fix: `make node ${node} reachable over SSH, then plan again` });
+        } else {
+          for (const r of checkPassthroughTarget(host.node, host.facts, { address }, { requireDeclared: false })) {
+            problems.push({ subject, reason: `node ${node} ${address}: ${r.reason}`, ...(r.fix !== undefined ? { fix: r.fix } : {}) });
+          }
+        }
+      }
+    }
+    if (problems.length) refused.push(...problems);
+    else kept.push(a);
+  }
+  return { actions: kept, refused };
+}
+
+export async function planClusterVms(ctx: EngineContext, cluster: Cluster, hostFacts?: HostFactsSource): Promise<{ vms: VmPlan[]; mappings: MappingPlan[]; warnings: Warning[] }> {
   const vms = selectedVms(ctx, cluster);
   const wantMappings = cluster.mappings.length > 0 && !ctx.selection.nodes?.length && !ctx.selection.tags?.length;
   if (vms.length === 0 && !wantMappings) return { vms: [], mappings: [], warnings: [] };
@@ -118,9 +155,10 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster): Prom
     if (vms.length > 0) mappingNodes = (await readMappings(api, cluster)).nodes;
     if (wantMappings) {
       const m = await planMappingActions(api, cluster);
-      mappingPlans = toMappingPlans(cluster.name, m.actions);
+      const safe = hostFacts ? await refuseUnsafeMappings(cluster, m.actions, hostFacts) : { actions: m.actions, refused: [] };
+      mappingPlans = toMappingPlans(cluster.name, safe.actions);
       warnings.push(...m.warnings);
-      for (const r of m.refused) warnings.push({ subject: r.subject, message: `refused: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}` });
+      for (const r of [...m.refused, ...safe.refused]) warnings.push({ subject: r.subject, message: `refused: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}` });
     }
   } catch (err) {
     const error = errorInfo(err, 'read cluster');
@@ -138,7 +176,8 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster): Prom
       if (!where) throw Object.assign(new Error(`VM ${v.vmid} does not exist in cluster ${cluster.name}`), { code: 'E_VM_MISSING' });
       if (where.node !== v.node) throw Object.assign(new Error(`VM ${v.vmid} is on node ${where.node}, the inventory says ${v.node}`), { code: 'E_VM_NODE' });
       const current = await readVmCurrent(api, v.node, v.vmid, where.status);
-      const p = planVm(v, current, { mappings: mappingNodes, otherAssignments: others, authKind: api.authKind, hasRootTicket: api.hasRootTicket });
+      const host = hostFacts ? await hostFacts(v.node) : null;
+      const p = planVm(v, current, { mappings: mappingNodes, otherAssignments: others, authKind: api.authKind, hasRootTicket: api.hasRootTicket, ...(host ? { host } : {}) });
       ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'done', message: p.changes.length ? `${p.changes.length} change(s)` : 'nothing to do' });
       return { ...p, cluster: cluster.name, status: current.status };
     } catch (err) {

@@ -10,7 +10,8 @@ import type { Cluster, Node } from '../inventory/schema.js';
 import type { HostFacts } from '../facts/host/types.js';
 import type { HostStep } from '../operations/types.js';
 import { inventoryDigest, resolveSelection, withContext, selectedClusters, selectedNodes, type EngineContext, type EngineOptions } from './context.js';
-import { planClusterVms } from './plan-vms.js';
+import { planClusterVms, type HostFactsSource } from './plan-vms.js';
+import type { VmHostContext } from '../operations/vm/types.js';
 import { planHost } from '../operations/host/plan-host.js';
 import { factsFingerprint, gatherHostFacts } from '../facts/host/gather.js';
 import type { ClusterPlan, NodePlan, Plan } from './types.js';
@@ -41,10 +42,31 @@ export async function planWith(ctx: EngineContext): Promise<Plan> {
 
 async function planCluster(ctx: EngineContext, cluster: Cluster): Promise<ClusterPlan> {
   const queue = new PQueue({ concurrency: ctx.concurrency });
-  const nodesP = settleAll(selectedNodes(ctx, cluster).map((n) => queue.add(() => planNode(ctx, cluster, n))));
-  const vmsP = planClusterVms(ctx, cluster);
+  // Each node's facts are read once: by its own plan, or (for a node that is not selected but hosts
+  // a VM or a mapping entry) only for the VM-side host-safety check.
+  const facts = new Map<string, Promise<VmHostContext | null>>();
+  const nodesP = settleAll(selectedNodes(ctx, cluster).map((n) => {
+    const p = queue.add(() => planNode(ctx, cluster, n));
+    facts.set(n.name, p.then((r) => hostContext(n, r.facts, r.plan.error?.message)));
+    return p;
+  }));
+  const hostFacts: HostFactsSource = (name) => {
+    const known = facts.get(name);
+    if (known) return known;
+    const node = cluster.nodes.find((n) => n.name === name);
+    const p: Promise<VmHostContext | null> = node
+      ? queue.add(() => readFacts(ctx, cluster, node)).then((f) => hostContext(node, f), (err: unknown) => hostContext(node, null, errorInfo(err, 'facts').message))
+      : Promise.resolve(null);
+    facts.set(name, p);
+    return p;
+  };
+  const vmsP = planClusterVms(ctx, cluster, hostFacts);
   const [nodes, vms] = await settleAll<unknown>([nodesP, vmsP]) as [NodeFactsResult[], Awaited<typeof vmsP>];
   return { name: cluster.name, nodes: nodes.map((n) => n.plan), vms: vms.vms, mappings: vms.mappings, warnings: vms.warnings };
+}
+
+function hostContext(node: Node, facts: HostFacts | null, error?: string): VmHostContext {
+  return { node, facts, ...(error !== undefined ? { error } : {}) };
 }
 
 export async function planNode(ctx: EngineContext, cluster: Cluster, node: Node): Promise<NodeFactsResult> {

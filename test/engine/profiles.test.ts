@@ -105,7 +105,7 @@ describe('profiles that are refused, with the reason', () => {
 
   it('the management NIC sits in the GPU\'s IOMMU group: refused', async () => {
     const n = await refusedPlan(solo('mgmt-in-target-group', { devices: [{ address: '0000:01:00.0' }] }));
-    expect(n.refused.map((r) => r.reason).join('\n')).toMatch(/0000:02:00\.0 \(in its IOMMU group 14\) carries management-network/);
+    expect(n.refused.map((r) => r.reason).join('\n')).toMatch(/0000:02:00\.0 \(in its IOMMU group 14\) carries the management network \(interface enp2s0: vmbr0 -> enp2s0 \(default route\)/);
   });
 
   it('a consumer board whose GPU shares a group with a NIC and SATA: refused', async () => {

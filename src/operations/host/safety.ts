@@ -39,6 +39,31 @@ export interface SafetyResult {
   readonly unsafeInterrupts: boolean;
 }
 
+const NEED_LABEL: Record<HostNeedReason['kind'], string> = {
+  'management-network': 'the management network',
+  'cluster-network': 'the cluster (corosync) network',
+  'root-disk': 'the root/boot disk',
+  storage: 'storage',
+  'boot-console': 'the boot console',
+};
+
+/**
+ * What the host uses a device for, in words: the need, then the interface or
+ * disk, and the evidence (bridge chain and route, mount point, pool).
+ * e.g. "carries the management network (interface enp3s0: vmbr0 -> enp3s0 (default route))".
+ */
+export function describeHostNeeds(reasons: readonly HostNeedReason[]): string {
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  for (const r of reasons) {
+    const key = `${r.kind}${'iface' in r ? `\0${r.iface}` : ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    parts.push(`${NEED_LABEL[r.kind]} (${'iface' in r ? `interface ${r.iface}: ` : ''}${r.detail})`);
+  }
+  return `carries ${parts.join(', ')}`;
+}
+
 export function firmwareIommuOff(facts: HostFacts): boolean {
   return !facts.iommu.active && facts.iommu.units.length === 0 && facts.iommu.firmwareTable === null;
 }
@@ -124,12 +149,10 @@ export function checkDevice(node: Node, device: Device, facts: HostFacts, covere
     const ids = new Set(fns.map((f) => f.id));
     for (const p of facts.pci) if (ids.has(p.id) && !atRisk.has(p.address)) atRisk.set(p.address, `shares its vendor:device id (ids= binding)`);
   }
-  // One entry per device: what it carries (each kind once) and the first piece of evidence.
+  // One entry per device: what the host uses it for (each kind once) and the first piece of evidence.
   const needs = [...atRisk].flatMap(([addr, how]) => {
     const reasons = facts.hostNeeds[addr] ?? [];
-    if (reasons.length === 0) return [];
-    const kinds = [...new Set(reasons.map((r) => `${r.kind}${'iface' in r ? ` via ${r.iface}` : ''}`))];
-    return [`${addr} (${how}) carries ${kinds.join(', ')}: ${reasons[0]!.detail}`];
+    return reasons.length === 0 ? [] : [`${addr} (${how}) ${describeHostNeeds(reasons)}`];
   });
   if (needs.length) {
     refusals.push({ subject, reason: `the host needs it: ${needs.join('; ')}`, fix: 'pick a device the host does not depend on, or move that function (network, disk, console) elsewhere first' });
@@ -137,11 +160,22 @@ export function checkDevice(node: Node, device: Device, facts: HostFacts, covere
 
   const intruders = groupIntruders(device, facts, covered);
   if (intruders.length) {
-    const list = intruders.map((p) => `${p.address} ${p.className} (${p.driver ?? 'no driver'})`).join(', ');
+    // A member the host needs is named with that need, and never offered to the guest.
+    const needed = intruders.filter((p) => (facts.hostNeeds[p.address] ?? []).length > 0);
+    const list = intruders.map((p) => {
+      const why = facts.hostNeeds[p.address] ?? [];
+      return `${p.address} ${p.className} (${p.driver ?? 'no driver'})${why.length ? `, which ${describeHostNeeds(why)}` : ''}`;
+    }).join(', ');
     if (node.allowAcsOverride) {
       warnings.push({ subject, message: `IOMMU group ${pci.iommuGroup} also holds ${list}; allowed by allowAcsOverride, and PVE binds the whole group to vfio-pci at VM start` });
     } else {
-      refusals.push({ subject, reason: `IOMMU group ${pci.iommuGroup} also holds ${list}; starting the VM would take those from the host`, fix: 'use another slot, declare those devices too, or set "allowAcsOverride": true with a pcie_acs_override kernel parameter' });
+      refusals.push({
+        subject,
+        reason: `IOMMU group ${pci.iommuGroup} also holds ${list}; starting the VM would take those from the host`,
+        fix: needed.length
+          ? `${needed.map((p) => p.address).join(', ')} must stay with the host: put the device in a slot whose IOMMU group holds nothing the host needs (see \`pve-passthrough devices\`), or move that host function to another device first`
+          : 'use another slot, declare those devices too, or set "allowAcsOverride": true with a pcie_acs_override kernel parameter',
+      });
     }
   } else if (pci.iommuGroup === null) {
     warnings.push({ subject, message: 'no IOMMU group yet (the IOMMU is not active): isolation is checked again after the reboot' });
@@ -195,4 +229,55 @@ export function checkSafety(node: Node, facts: HostFacts): SafetyResult {
     warnings: [...n.warnings, ...warnings],
     unsafeInterrupts: n.unsafeInterrupts,
   };
+}
+
+/** A device that reaches a VM another way than the node's `devices`: a raw hostpci entry or a mapping entry. */
+export interface PassthroughTarget {
+  /** Full address; a slot without a function (`0000:01:00`) means every function. */
+  readonly address: string;
+}
+
+/** `0000:01:00` → every function of the slot; `01:00.0` → domain 0000 added. */
+export function targetDevice(address: string): Device {
+  const full = /^[0-9a-f]{4}:/i.test(address) && address.split(':').length === 3 ? address.toLowerCase() : `0000:${address.toLowerCase()}`;
+  const whole = !/\.[0-7]$/.test(full);
+  return { address: whole ? `${full}.0` : full, allFunctions: whole, bind: 'auto', blacklist: [] };
+}
+
+/**
+ * The host-safety check for a passthrough target outside the node's
+ * `devices`, with the node's own facts and exactly the node-device checks
+ * and wording (host needs, IOMMU group, boot console, twins):
+ * - the node cannot be planned (facts unreadable, IOMMU off in firmware): refused with that reason;
+ * - a function of a node device that was refused: that device's refusal;
+ * - every function covered by a planned node device: fine;
+ * - otherwise checkDevice's refusals; and with `requireDeclared` (VM entries)
+ *   a device the node does not bind is refused with the fix to declare it,
+ *   because the tool only takes devices to vfio-pci that it planned and checked.
+ */
+export function checkPassthroughTarget(node: Node, facts: HostFacts, target: PassthroughTarget, opts: { readonly requireDeclared: boolean; readonly safety?: SafetyResult }): Refusal[] {
+  const safety = opts.safety ?? checkSafety(node, facts);
+  const dev = targetDevice(target.address);
+  const subject = `device ${dev.address}`;
+  if (safety.frozen) {
+    const why = safety.nodeRefusals.map((r) => r.reason).join('; ') || (firmwareIommuOff(facts) ? 'the IOMMU is off in the firmware' : 'the node is refused');
+    const fix = safety.nodeRefusals.find((r) => r.fix)?.fix ?? 'enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the BIOS/UEFI setup, boot, then plan again';
+    return [{ subject, reason: `node ${node.name} cannot take passthrough devices: ${why}`, fix }];
+  }
+  const fns = functionsOf(dev, facts);
+  const fnSet = new Set(fns.map((f) => f.address));
+  for (const d of node.devices.filter((x) => safety.refusedAddresses.has(x.address))) {
+    if ([...coveredAddresses([d], facts)].some((a) => fnSet.has(a))) return safety.deviceRefusals.filter((r) => r.subject === `device ${d.address}`);
+  }
+  const covered = coveredAddresses(node.devices.filter((d) => !safety.refusedAddresses.has(d.address)), facts);
+  if (fns.length > 0 && fns.every((f) => covered.has(f.address))) return [];
+  const r = checkDevice(node, dev, facts, new Set([...covered, ...fnSet]));
+  if (r.refusals.length) return r.refusals;
+  if (!opts.requireDeclared) return [];
+  const missing = fns.filter((f) => !covered.has(f.address)).map((f) => f.address);
+  return [{
+    subject,
+    reason: `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not under node ${node.name}'s "devices": pve-passthrough only gives a VM devices it bound to vfio-pci and checked on the host`,
+    fix: `add { "address": "${dev.address}"${dev.allFunctions ? '' : ', "allFunctions": false'} } to node ${node.name}'s "devices"`,
+  }];
 }

@@ -10,6 +10,7 @@ import {
 import { i440fxToQ35, isQ35, machineEqual, machineKind, parseMachine, serialiseMachine, type Machine } from '../../formats/machine.js';
 import type { HostpciEntry, Vm } from '../../inventory/schema.js';
 import type { Refusal, Warning } from '../types.js';
+import { hostSafetyRefusals } from './host-safety.js';
 import type { MappingNodes, OtherAssignment, VmChange, VmCurrent, VmPlan, VmPlanContext } from './types.js';
 
 export const ROOT_RULE_REFUSAL =
@@ -36,8 +37,13 @@ function tryParse(value: string): Hostpci | undefined {
 export function addressesOn(h: Hostpci, node: string, mappings: readonly MappingNodes[]): string[] {
   if (h.host) return [...h.host];
   const m = mappings.find((x) => x.id === h.mapping);
-  const addr = m?.nodes[node];
-  return addr ? [addr] : [];
+  return m ? mappingAddresses(m, node) : [];
+}
+
+/** The addresses a mapping has on a node (several: a pool, any of which PVE may pick). */
+export function mappingAddresses(m: MappingNodes, node: string): string[] {
+  const v = m.nodes[node];
+  return v === undefined ? [] : typeof v === 'string' ? [v] : [...v];
 }
 
 function sameDevice(a: Hostpci, b: Hostpci, node: string, mappings: readonly MappingNodes[]): boolean {
@@ -167,6 +173,14 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
     } else if (w.mapping && addressesOn(w, desired.node, ctx.mappings).length === 0) {
       refused.push({ subject, reason: `mapping "${w.mapping}" has no device on node ${desired.node}`, fix: `add ${desired.node} to the mapping's nodes` });
     }
+  }
+
+  // --- the host side: every device the VM reaches, checked like a node device ---
+  if (ctx.host) {
+    wanted.forEach((w, wi) => {
+      const key = placed[wi] !== undefined ? `hostpci${placed[wi]}` : 'hostpci';
+      refused.push(...hostSafetyRefusals(subject, key, w, addressesOn(w, desired.node, ctx.mappings), ctx.host!));
+    });
   }
 
   // --- machine and guest-side checks -------------------------------------------

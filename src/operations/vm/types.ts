@@ -2,6 +2,8 @@
  * Values the VM operations take and return. Structural copies of what the API
  * client returns, so this pure layer does not import the transport.
  */
+import type { HostFacts } from '../../facts/host/types.js';
+import type { Node } from '../../inventory/schema.js';
 import type { Refusal, Warning } from '../types.js';
 
 export interface PendingItem {
@@ -27,10 +29,18 @@ export interface OtherAssignment {
   readonly value: string;
 }
 
-/** A mapping's node → address table (declared in the inventory or read from the cluster). */
+/** A mapping's node → address(es) table (declared in the inventory or read from the cluster); several = a pool. */
 export interface MappingNodes {
   readonly id: string;
-  readonly nodes: Readonly<Record<string, string>>;
+  readonly nodes: Readonly<Record<string, string | readonly string[]>>;
+}
+
+/** The VM's node as the host-safety check sees it: its declaration and its facts (null: could not be read). */
+export interface VmHostContext {
+  readonly node: Node;
+  readonly facts: HostFacts | null;
+  /** Why the facts are missing. */
+  readonly error?: string;
 }
 
 export interface VmPlanContext {
@@ -38,6 +48,8 @@ export interface VmPlanContext {
   readonly otherAssignments: readonly OtherAssignment[];
   readonly authKind: 'token' | 'ticket';
   readonly hasRootTicket: boolean;
+  /** The VM's node: every hostpci entry is checked against it like a node device (the engine always sets it). */
+  readonly host?: VmHostContext;
 }
 
 export interface VmChange {

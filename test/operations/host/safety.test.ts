@@ -41,16 +41,26 @@ describe('device refusals', () => {
     ['missing device', [{ address: '0000:09:00.0' }], pve9IntelGrub(), /not found in lspci/],
     ['id mismatch', [{ address: '0000:01:00.0', id: '10de:1b80' }], pve9IntelGrub(), /hardware says 10de:2484, the inventory expects 10de:1b80/],
     ['bridge', [{ address: '0000:00:01.0' }], pve9IntelGrub(), /is a bridge/],
-    ['management NIC itself', [{ address: '0000:03:00.0' }], pve9IntelGrub(), /0000:03:00.0 \(a function of the device\) carries management-network via vmbr0/],
-    ['root disk', [{ address: '0000:04:00.0' }], pve9IntelGrub(), /root-disk/],
-    ['boot console', [{ address: '0000:00:02.0' }], pve9IntelGrub(), /boot-console/],
-    ['mgmt NIC in the GPU group', [gpu], pve9IntelGrub({ pci: pve9IntelGrub().pci.map((p) => (p.address === MGMT_NIC.address ? { ...p, iommuGroup: 14 } : p)) }), /0000:03:00.0 \(in its IOMMU group 14\) carries management-network/],
+    ['management NIC itself', [{ address: '0000:03:00.0' }], pve9IntelGrub(), /0000:03:00.0 \(a function of the device\) carries the management network \(interface vmbr0: vmbr0 -> eno1/],
+    ['root disk', [{ address: '0000:04:00.0' }], pve9IntelGrub(), /carries the root\/boot disk \(/],
+    ['boot console', [{ address: '0000:00:02.0' }], pve9IntelGrub(), /carries the boot console \(boot_vga = 1/],
+    ['mgmt NIC in the GPU group', [gpu], pve9IntelGrub({ pci: pve9IntelGrub().pci.map((p) => (p.address === MGMT_NIC.address ? { ...p, iommuGroup: 14 } : p)) }), /0000:03:00.0 \(in its IOMMU group 14\) carries the management network/],
     ['blacklisting the boot VGA driver', [{ address: '0000:01:00.0', blacklist: ['i915'] }], pve9IntelGrub(), /boot console GPU 0000:00:02.0/],
   ])('%s', (_n, devices, facts, reason) => {
     const r = checkSafety(makeNode({ devices }), facts);
     expect(r.frozen).toBe(false);
     expect(r.deviceRefusals.map((x) => x.reason)).toContainEqual(expect.stringMatching(reason));
     expect(r.refusedAddresses.has((devices[0] as { address: string }).address)).toBe(true);
+  });
+
+  it('a group member the host needs is named with its need, and the fix never offers it to the guest', () => {
+    const facts = pve9IntelGrub({ pci: pve9IntelGrub().pci.map((p) => (p.address === MGMT_NIC.address ? { ...p, iommuGroup: 14 } : p)) });
+    const r = checkSafety(makeNode({ devices: [gpu] }), facts);
+    const group = r.deviceRefusals.find((x) => x.reason.startsWith('IOMMU group 14'))!;
+    expect(group.reason).toMatch(/0000:03:00\.0 Ethernet controller \(igb\), which carries the management network \(interface vmbr0: vmbr0 -> eno1/);
+    expect(group.fix).toMatch(/0000:03:00\.0 must stay with the host/);
+    expect(group.fix).not.toMatch(/declare those devices/);
+    expect(r.deviceRefusals.map((x) => x.fix ?? '').join('\n')).not.toMatch(/declare/);
   });
 
   it('ids= binding with a host-needed twin: refused for ids, per-address for auto', () => {
