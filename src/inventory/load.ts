@@ -1,5 +1,5 @@
 /**
- * Reading an inventory: JSON errors with line and column, zod errors as one
+ * Reading an inventory: JSON (with comments) or YAML, syntax errors with line and column, zod errors as one
  * line per problem with its JSON path and the fix. Nothing is contacted here.
  * Relative and ~ paths inside the file are resolved against the file's folder
  * and the home directory, so the result is self-contained.
@@ -7,9 +7,11 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { Inventory } from './schema.js';
+import { Defaults, Inventory } from './schema.js';
 
 export interface LoadedInventory {
   readonly inventory: Inventory;
@@ -31,24 +33,47 @@ export async function loadInventory(path: string): Promise<LoadedInventory> {
   return { inventory: parseInventoryText(text, abs), source: abs };
 }
 
-/** Parse and validate inventory JSON text; `file` is used for messages and relative paths. */
+/**
+ * Parse and validate inventory text; `file` is used for messages and relative
+ * paths, and its extension picks the syntax: .yaml/.yml is YAML, anything else
+ * JSON with // and block comments (no trailing commas, as in JSON).
+ */
 export function parseInventoryText(text: string, file: string): Inventory {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    const where = jsonErrorPosition(text, err as Error);
-    // Node's message may quote a multi-line slice of the file (secrets included): keep only its first clause.
-    const reason = (err as Error).message.replace(/ in JSON at position \d+.*$/s, '').replace(/, (?:\.\.\.)?".*$/s, '').split('\n')[0]!;
-    throw new InputError(`${file}${where}: not valid JSON (${escapeControls(reason)})`, [], {
-      fix: 'fix the JSON syntax at that line and column',
-    });
-  }
+  const raw = /\.ya?ml$/i.test(file) ? parseYamlText(text, file) : parseJsonText(text, file);
   return validateInventory(raw, file);
 }
 
+function parseJsonText(text: string, file: string): unknown {
+  const errors: ParseError[] = [];
+  const raw: unknown = parseJsonc(text, errors, { allowTrailingComma: false, disallowComments: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first === undefined) return raw;
+  const { line, column } = lineColumn(text, first.offset);
+  const words = printParseErrorCode(first.error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const trailingComma = /,\s*$/.test(text.slice(0, first.offset).replace(/\/\/[^\n]*$/gm, '')) && /^[\]}]/.test(text.slice(first.offset));
+  throw new InputError(`${file}:${line}:${column}: not valid JSON (${trailingComma ? 'trailing comma' : words})`, [], {
+    fix: 'fix the JSON syntax at that line and column (comments are allowed; trailing commas are not)',
+  });
+}
+
+function parseYamlText(text: string, file: string): unknown {
+  // uniqueKeys: a repeated key is an error, not a silent override. Aliases stay bounded (maxAliasCount default 100).
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const first = doc.errors[0];
+  if (first === undefined) return doc.toJS();
+  const { line, column } = lineColumn(text, first.pos[0]);
+  // The parser's message may quote the file (secrets included): keep its first line, without the excerpt.
+  const reason = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  throw new InputError(`${file}:${line}:${column}: not valid YAML (${escapeControls(reason)})`, [], { fix: 'fix the YAML syntax at that line and column' });
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
+}
+
 export function validateInventory(raw: unknown, file: string): Inventory {
-  const result = Inventory.safeParse(raw);
+  const result = Inventory.safeParse(withClusterDefaults(raw));
   if (!result.success) {
     const problems = result.error.issues.map((i) => formatIssue(i));
     throw new InputError(
@@ -58,6 +83,40 @@ export function validateInventory(raw: unknown, file: string): Inventory {
     );
   }
   return resolvePaths(result.data, dirname(file));
+}
+
+/**
+ * Cluster `defaults` folded into each node before validation, so a node's own
+ * value wins and every later step sees plain nodes. Invalid defaults are left
+ * for the schema to report at their own path (never copied into the nodes).
+ */
+function withClusterDefaults(raw: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(raw) || !Array.isArray(raw.clusters)) return raw;
+  return {
+    ...raw,
+    clusters: raw.clusters.map((c: unknown) => {
+      if (!isObject(c) || !Array.isArray(c.nodes)) return c;
+      if (c.defaults === undefined || !Defaults.safeParse(c.defaults).success) return c;
+      // The raw object, not the parsed one: only what the user wrote is merged (no schema defaults).
+      const { ssh = {}, kernelParams, iommuPassthrough, softdep } = c.defaults as Defaults;
+      return {
+        ...c,
+        nodes: c.nodes.map((n: unknown) => {
+          if (!isObject(n)) return n;
+          return {
+            ...(kernelParams !== undefined ? { kernelParams } : {}),
+            ...(iommuPassthrough !== undefined ? { iommuPassthrough } : {}),
+            ...n,
+            ...(isObject(n.ssh) ? { ssh: { ...ssh, ...n.ssh } } : {}),
+            ...(softdep !== undefined && Array.isArray(n.devices)
+              ? { devices: n.devices.map((dev: unknown) => (isObject(dev) && dev.softdep === undefined ? { ...dev, softdep } : dev)) }
+              : {}),
+          };
+        }),
+      };
+    }),
+  };
 }
 
 /** `clusters[0].nodes[1].devices[0].address: expected … (got "01:00.0")` */
@@ -79,106 +138,6 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
 /** Inventory values echoed in messages must not drive the terminal (escape sequences, NUL, line breaks). */
 function escapeControls(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** Node 20's JSON.parse reports a position; turn it into line:column. */
-export function jsonErrorPosition(text: string, err: Error): string {
-  const m = /position (\d+)/.exec(err.message);
-  let pos: number;
-  if (m) pos = Number(m[1]);
-  else if (/Unexpected end of JSON input/.test(err.message)) pos = text.length;
-  else {
-    // Some Node 20 messages carry no position: find the first offending character ourselves.
-    const found = firstJsonError(text);
-    if (found === null) return '';
-    pos = found;
-  }
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const column = pos - before.lastIndexOf('\n');
-  return `:${line}:${column}`;
-}
-
-/** Offset of the first character where `text` stops being JSON (null when it parses). A plain recursive scanner. */
-export function firstJsonError(text: string): number | null {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const fail = (): never => {
-    throw i;
-  };
-  const lit = (word: string): void => {
-    if (text.startsWith(word, i)) i += word.length;
-    else fail();
-  };
-  const str = (): void => {
-    i++;
-    while (i < text.length && text[i] !== '"') {
-      if (text.charCodeAt(i) < 0x20) fail();
-      if (text[i] === '\\') {
-        i++;
-        if (text[i] === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
-          i += 4;
-        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
-      }
-      i++;
-    }
-    if (i >= text.length) fail();
-    i++;
-  };
-  const num = (): void => {
-    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i));
-    if (!m) fail();
-    i += m![0].length;
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        str();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') return void i++;
-        fail();
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') return void i++;
-        fail();
-      }
-    }
-    if (c === '"') return str();
-    if (c === 't') return lit('true');
-    if (c === 'f') return lit('false');
-    if (c === 'n') return lit('null');
-    return num();
-  };
-  try {
-    value();
-    ws();
-    return i < text.length ? i : null;
-  } catch (at) {
-    return typeof at === 'number' ? at : null;
-  }
 }
 
 export function expandPath(p: string, baseDir: string): string {

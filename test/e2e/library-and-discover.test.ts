@@ -34,7 +34,12 @@ describe('library example', () => {
 describe('inventory discover', () => {
   let tf: TestFleet;
   beforeAll(async () => {
-    tf = await testFleet(BUILTIN_SCENARIOS.converge);
+    // VM 103 already has passthrough configured by hand: discover must bring it in.
+    const scenario = structuredClone(BUILTIN_SCENARIOS.converge) as { clusters: Array<{ vms: Array<{ vmid: number; config: Record<string, string> }> }> };
+    Object.assign(scenario.clusters[0]!.vms.find((v) => v.vmid === 103)!.config, {
+      hostpci0: '0000:01:00,pcie=1', hostpci2: 'mapping=rx6800,rombar=0', hostpci3: '0000:02:00.0;0000:02:00.1',
+    });
+    tf = await testFleet(scenario);
   });
   afterAll(async () => {
     await tf.close();
@@ -52,6 +57,10 @@ describe('inventory discover', () => {
     const inv = validateInventory(skeleton, out);
     expect(inv.clusters[0]!.nodes.map((n) => n.name)).toEqual(['pve1', 'pve2', 'pve3']);
     expect(inv.clusters[0]!.vms.map((v) => v.vmid)).toEqual([101, 102, 103]);
+    expect(inv.clusters[0]!.vms.find((v) => v.vmid === 101)!.hostpci).toEqual([]);
+    // Existing entries in index order; a combined entry the inventory cannot express is left out, with a warning.
+    expect(inv.clusters[0]!.vms.find((v) => v.vmid === 103)!.hostpci, r.stderr).toEqual([{ host: '0000:01:00', pcie: true }, { mapping: 'rx6800', rombar: false }]);
+    expect(r.stderr).toMatch(/VM 103: hostpci3 joins several devices .*left out/);
     expect(JSON.stringify(skeleton)).not.toContain(readFileSync(password, 'utf8').trim());
     writeFileSync(out, '');
   });

@@ -5,6 +5,40 @@ import { EXIT } from '../exit-codes.js';
 import { emitReport, reportError, type GlobalFlags } from '../common.js';
 import { askSecret } from '../prompt.js';
 import type { GuestResource } from '../../engine/plan-vms.js';
+import { hostpciIndex, parseHostpci } from '../../formats/hostpci.js';
+import type { PveClient } from '../../transport/pve/index.js';
+
+/**
+ * The VM's hostpciN entries as inventory entries, in index order, so the
+ * skeleton declares what is configured today (a plan on it changes nothing).
+ * An entry the inventory cannot express (several host ids joined by ";") is
+ * left out with a warning rather than guessed.
+ */
+async function existingHostpci(client: PveClient, node: string, vmid: number): Promise<Record<string, unknown>[]> {
+  const warn = (m: string) => process.stderr.write(`warning: VM ${vmid}: ${m}\n`);
+  let config: Record<string, unknown>;
+  try {
+    config = (await client.vmConfig(node, vmid)).config as Record<string, unknown>;
+  } catch (err) {
+    warn(`cannot read its config (${(err as Error).message}); "hostpci" left empty`);
+    return [];
+  }
+  const keys = Object.keys(config).filter((k) => hostpciIndex(k) !== undefined).sort((a, b) => hostpciIndex(a)! - hostpciIndex(b)!);
+  const out: Record<string, unknown>[] = [];
+  for (const key of keys) {
+    try {
+      const { host, ...rest } = parseHostpci(String(config[key]));
+      if (host && host.length > 1) {
+        warn(`${key} joins several devices (${host.join(';')}), which an inventory entry cannot express; left out`);
+        continue;
+      }
+      out.push(host ? { host: host[0], ...rest } : rest);
+    } catch (err) {
+      warn(`${key} is not understood (${(err as Error).message}); left out`);
+    }
+  }
+  return out;
+}
 
 export interface DiscoverFlags extends GlobalFlags {
   api?: string;
@@ -33,6 +67,9 @@ export async function discoverCommand(f: DiscoverFlags): Promise<number> {
       const [status, resources] = await Promise.all([client.clusterStatus(), client.resources('vm') as Promise<unknown> as Promise<GuestResource[]>]);
       const clusterItem = status.find((s): s is Extract<typeof s, { type: 'cluster' }> => s.type === 'cluster');
       const nodes = status.filter((s): s is Extract<typeof s, { type: 'node' }> => s.type === 'node').sort((a, b) => String(a.name).localeCompare(String(b.name)));
+      const guests = resources.filter((r) => r.type === 'qemu' && !r.template).sort((a, b) => a.vmid - b.vmid);
+      const vms = [];
+      for (const r of guests) vms.push({ vmid: r.vmid, node: r.node, hostpci: await existingHostpci(client, r.node, r.vmid) });
       const inventory = {
         version: 1,
         clusters: [{
@@ -44,11 +81,11 @@ export async function discoverCommand(f: DiscoverFlags): Promise<number> {
           },
           policy: { maxUnavailable: 1, reboot: 'needed', guests: 'refuse' },
           nodes: nodes.map((n) => ({ name: n.name, ssh: { host: n.ip ?? n.name, user: 'root', hostKey: { knownHosts: '~/.ssh/known_hosts' } }, devices: [] })),
-          vms: resources.filter((r) => r.type === 'qemu' && !r.template).sort((a, b) => a.vmid - b.vmid).map((r) => ({ vmid: r.vmid, node: r.node, hostpci: [] })),
+          vms,
         }],
       };
       await emitReport(`${JSON.stringify(inventory, null, 2)}\n`, f, secrets);
-      process.stderr.write('Edit the skeleton: add "devices" per node (see `pve-passthrough devices`) and "hostpci" per VM.\n');
+      process.stderr.write('Edit the skeleton: add "devices" per node (see `pve-passthrough devices`); each VM lists the hostpci entries it has today.\n');
       return EXIT.ok;
     } finally {
       await client.close();
