@@ -2,7 +2,7 @@
  * Wrong TLS certificate, changed SSH host key, unknown host key: refused,
  * with the offered fingerprint shown, and nothing written.
  */
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan, type Inventory } from '../../src/index.js';
@@ -66,5 +66,24 @@ describe('trust: TLS and SSH host keys', () => {
     expect(n.error!.message).toContain(sim.fleet.host('n1').hostKeyFingerprint);
     expect(n.error!.message).toMatch(/not known|unknown/);
     expect(commandsRun()).toBe(before);
+  });
+
+  it('knownHosts at /dev/null in any spelling never accepts a changed host key, even with --accept-new-host-keys', async () => {
+    const host = sim.fleet.host('n1');
+    host.rotateHostKey();
+    const link = join(sim.dir, 'kh-link');
+    symlinkSync('/dev/null', link);
+    try {
+      for (const knownHosts of ['/dev/null', '/dev//null', '/dev/./null', link]) {
+        const before = commandsRun();
+        const p = await plan(edit((c) => ({ ...c, nodes: c.nodes.map((n) => ({ ...n, ssh: { ...n.ssh, hostKey: { knownHosts } } })) })), sim.opts({ acceptNewHostKeys: true }));
+        const n = p.clusters[0]!.nodes[0]!;
+        expect(n.error?.code, knownHosts).toBe('E_KNOWN_HOSTS');
+        expect(n.error!.message).toMatch(/holds no host keys and records none/);
+        expect(commandsRun()).toBe(before);
+      }
+    } finally {
+      sim.inventory.clusters[0]!.nodes[0]!.ssh.hostKey = { fingerprint: host.hostKeyFingerprint };
+    }
   });
 });

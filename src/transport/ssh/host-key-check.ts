@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { HostKeyError, SshError, type ErrorContext } from '../../errors.js';
 import { decideKnownHosts, describeKeyType, expandHome, fingerprintOf, type HostKeyPolicy } from './host-key.js';
 import { hostToken, knownHostsLine, parseKnownHosts, type KnownHostsFile } from './known-hosts.js';
+import { knownHostsState } from './file-trust.js';
 
 export interface HostKeyTarget {
   readonly node: string;
@@ -20,8 +21,13 @@ export function knownHostsPath(policy: Extract<HostKeyPolicy, { knownHosts: stri
   return expandHome(policy.knownHosts, home);
 }
 
-/** A missing file is an empty one (every host unknown); any other read error is an SshError. */
+/**
+ * A missing file is an empty one (every host unknown); a path that is no
+ * trusted regular file (/dev/null in any spelling, a device, bad owner or
+ * mode: file-trust.ts) and any other read error is an SshError.
+ */
 export async function loadKnownHosts(path: string, node: string): Promise<KnownHostsFile> {
+  if ((await knownHostsState(path, node)) === 'missing') return { entries: [], invalid: [] };
   try {
     return parseKnownHosts(await readFile(path, 'utf8'));
   } catch (err) {
@@ -53,6 +59,8 @@ export async function checkHostKey(
   }
 
   const path = knownHostsPath(policy, opts.home);
+  // Checked again when the caller read the file: a path that cannot hold keys never lets a key through.
+  if (opts.known) await knownHostsState(path, target.node);
   const known = opts.known ?? (await loadKnownHosts(path, target.node));
   const decision = decideKnownHosts(known.entries, target.host, target.port, offered);
   switch (decision.kind) {

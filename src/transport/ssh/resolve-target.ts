@@ -8,6 +8,7 @@
  * ignored, `UserKnownHostsFile /dev/null` or `none` falls back to
  * ~/.ssh/known_hosts, and ProxyCommand is refused (no commands are run).
  */
+import { posix } from 'node:path';
 import { SshError } from '../../errors.js';
 import { HOST_NAME } from '../../patterns.js';
 import type { HostKeyPolicy } from './host-key.js';
@@ -162,7 +163,8 @@ function resolveEndpoint(input: EndpointInput, config: SshConfig | undefined, ct
     let file = input.hostKey?.knownHosts;
     if (file === undefined) {
       const listed = (opts.get('userknownhostsfile') ?? []).map((f) => expand(f, 'UserKnownHostsFile'));
-      const usable = listed.find((f) => f !== '/dev/null' && f.toLowerCase() !== 'none');
+      // `/dev//null`, `/dev/./null` are /dev/null too; links and other devices are refused where the file is opened (file-trust.ts).
+      const usable = listed.find((f) => posix.normalize(f) !== '/dev/null' && f.toLowerCase() !== 'none');
       if (listed.length > 0 && usable === undefined) notes.push(`${where}: UserKnownHostsFile ${listed.join(' ')} would turn host key checks off; using ${fallback?.knownHosts ?? DEFAULT_KNOWN_HOSTS} instead`);
       if (listed.length > 1 && usable !== undefined) notes.push(`${where}: only the first UserKnownHostsFile (${usable}) is read`);
       file = usable ?? fallback?.knownHosts ?? DEFAULT_KNOWN_HOSTS;

@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { SshError } from '../../errors.js';
+import { assertConfigTrusted } from './file-trust.js';
 import { includesOf, parseSshConfig, patternMatch, type ConfigEntry, type ConfigFile, type SshConfig } from './ssh-config.js';
 
 export interface LoadSshConfigOptions {
@@ -28,11 +29,15 @@ function expandTilde(p: string, home: string): string {
   return p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
-/** Contents, or undefined when the file does not exist (an optional file). */
-async function readConfigText(path: string): Promise<string | undefined> {
+/**
+ * Contents, or undefined when the file does not exist (an optional file).
+ * `checkPerm`: OpenSSH's SSHCONF_CHECKPERM (the user's file and Include files; file-trust.ts).
+ */
+async function readConfigText(path: string, checkPerm: boolean): Promise<string | undefined> {
   try {
     const st = await stat(path);
     if (!st.isFile()) throw configError(`ssh config ${path} is not a regular file`, 'point -F at an ssh_config file');
+    if (checkPerm) assertConfigTrusted(path, st);
     if (st.size > MAX_FILE_BYTES) throw configError(`ssh config ${path} is larger than 1 MiB`, 'point -F at an ssh_config file');
     return await readFile(path, 'utf8');
   } catch (err) {
@@ -86,7 +91,7 @@ async function loadFile(path: string, text: string, baseDir: string, home: strin
     for (const raw of inc.patterns) {
       const p = expandTilde(raw, home);
       for (const match of await expandIncludeGlob(isAbsolute(p) ? p : join(baseDir, p))) {
-        const t = await readConfigText(match);
+        const t = await readConfigText(match, true);
         // A missing Include file is not an error in OpenSSH either.
         if (t !== undefined) files.push(await loadFile(match, t, baseDir, home, depth + 1));
       }
@@ -100,17 +105,17 @@ export async function loadSshConfig(o: LoadSshConfigOptions): Promise<SshConfig>
   const userDir = join(o.home, '.ssh');
   if (o.file !== undefined) {
     const path = expandTilde(o.file, o.home);
-    const text = await readConfigText(path);
+    const text = await readConfigText(path, false);
     if (text === undefined) throw configError(`ssh config ${path} does not exist`, 'check the path given to -F/--ssh-config');
     return { files: [await loadFile(path, text, userDir, o.home, 0)] };
   }
   const files: ConfigFile[] = [];
   const userPath = join(userDir, 'config');
-  const userText = await readConfigText(userPath);
+  const userText = await readConfigText(userPath, true);
   if (userText !== undefined) files.push(await loadFile(userPath, userText, userDir, o.home, 0));
   const systemPath = o.systemFile ?? DEFAULT_SYSTEM_SSH_CONFIG;
   if (systemPath !== false) {
-    const systemText = await readConfigText(systemPath);
+    const systemText = await readConfigText(systemPath, false);
     // Relative Includes of the system file live in /etc/ssh (or beside a system file given for tests).
     const systemDir = systemPath === DEFAULT_SYSTEM_SSH_CONFIG ? '/etc/ssh' : dirname(systemPath);
     if (systemText !== undefined) files.push(await loadFile(systemPath, systemText, systemDir, o.home, 0));

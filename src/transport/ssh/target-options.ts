@@ -4,8 +4,8 @@
  * order) and decides on the ssh-agent. The passphrase belongs to the node's key;
  * a hop that borrows that key borrows the passphrase with it.
  */
-import { readFile } from 'node:fs/promises';
 import { SshError } from '../../errors.js';
+import { readPrivateKey } from './file-trust.js';
 import type { JumpHop, JumpPool } from './jump.js';
 import type { SshConnectOptions } from './open-client.js';
 import type { ResolvedEndpoint, ResolvedTarget } from './resolve-target.js';
@@ -56,7 +56,7 @@ async function credentialsFor(e: ResolvedEndpoint, node: string, readKey: (p: st
 
 export async function sshOptionsFor(t: ResolvedTarget, input: TargetOptionsInput): Promise<{ options: SshConnectOptions; notes: string[] }> {
   const notes: string[] = [];
-  const readKey = input.readKey ?? ((p: string) => readFile(p));
+  const readKey = input.readKey ?? readPrivateKey;
   const own = await credentialsFor(t, input.node, readKey, notes);
   const route: JumpHop[] = [];
   for (const hop of t.jumps) {
