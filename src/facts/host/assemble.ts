@@ -14,8 +14,8 @@ import { iommuKindFromUnits, parseIommuGroups, parseIommuUnits } from './parse-i
 import { nextKernel, parseInstalledKernels, parsePin, parseUname } from './parse-kernel.js';
 import { parseLsblk, parseBlockLinks } from './parse-lsblk.js';
 import { parseLspci } from './parse-lspci.js';
-import { emptyModprobe, parseModprobeFiles } from './parse-modprobe.js';
-import { parseModulesLoad, parseProcModules } from './parse-modules-load.js';
+import { emptyModprobe, modprobeConfigFrom } from './modprobe-d.js';
+import { MODULES_CONF_LINK, modulesToLoadFrom, parseProcModules } from './modules-load-d.js';
 import { parseBondSlaves, parseBridgePorts, parseCorosyncNodes, parseDefaultRoutes, parseIpAddr, parseNetLinks } from './parse-net.js';
 import { parsePbtStatus } from './parse-pbt-status.js';
 import { parsePciSysfs } from './parse-pci-sysfs.js';
@@ -79,16 +79,10 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
   // Files and what they configure
   const files: Record<string, RemoteFile> = safely('files', {}, errors, () => readFiles(sections));
   const content = (path: string): string | null => files[path]?.content ?? null;
-  const inDir = (re: RegExp): { path: string; content: string }[] =>
-    Object.values(files)
-      .filter((f): f is RemoteFile & { content: string } => f.content !== null && re.test(f.path))
-      .map((f) => ({ path: f.path, content: f.content }));
-  const modprobe = safely('modprobe', emptyModprobe(), errors, () => parseModprobeFiles(inDir(/^\/etc\/modprobe\.d\/[^/]+\.conf$/)));
-  const loadFiles = [
-    ...(content('/etc/modules') !== null ? [{ path: '/etc/modules', content: content('/etc/modules') as string }] : []),
-    ...inDir(/^\/etc\/modules-load\.d\/[^/]+\.conf$/),
-  ];
-  const modulesToLoad = loadFiles.flatMap((f) => safely(f.path, [], errors, () => parseModulesLoad(f.path, f.content)));
+  const modprobe = safely('modprobe', emptyModprobe(), errors, () => modprobeConfigFrom(files));
+  // /etc/modules is read by systemd only through Debian's modules.conf -> ../modules link.
+  const readsEtcModules = rc('modules-conf-link') === 0 && firstLine(out('modules-conf-link')) === '/etc/modules' && files[MODULES_CONF_LINK] === undefined;
+  const modulesToLoad = safely('modules-load.d', [], errors, () => modulesToLoadFrom(files, readsEtcModules));
   const modulesLoaded = safely('modules', [], errors, () => parseProcModules(out('modules')));
   // GRUB files that do not source cleanly block the node (plan and verify evaluate them again, with the same evaluator).
   const grubFiles = grubInputs(files);
@@ -194,6 +188,7 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
     files,
     modprobe,
     modulesToLoad,
+    readsEtcModules,
     modulesLoaded,
     iommu,
     pci,

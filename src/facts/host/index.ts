@@ -7,4 +7,5 @@ export { factsFingerprint, canonicalJson } from './fingerprint.js';
 export { kernelAtLeast, compareKernels, nextKernel } from './parse-kernel.js';
 export { tokenizeCmdline, parseProcCmdline, cmdlineHas, type CmdlineToken } from './parse-proc-cmdline.js';
 export { evaluateGrub, sourceGrubFile, grubSourceOrder } from './grub-defaults.js';
-export { normalizeModule, sameModule } from './parse-modprobe.js';
+export { normalizeModule, sameModule, modprobeFileOrder, parseModprobeConfig, optionsOf, softdepOf, installOf, isBlacklisted, moduleParam, vfioPciIds, renderModprobeC, modprobeConfigFrom, MODPROBE_DIRS } from './modprobe-d.js';
+export { modulesLoadFileOrder, parseModulesLoad, modulesToLoadFrom, MODULES_LOAD_DIRS, MODULES_CONF_LINK } from './modules-load-d.js';

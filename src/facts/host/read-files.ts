@@ -8,18 +8,21 @@
 import type { SectionResult } from '../../transport/shell.js';
 import { parseGrepTree } from './parse-grep-tree.js';
 import { parseStat, type StatEntry } from './parse-stat.js';
+import { MODPROBE_DIRS } from './modprobe-d.js';
+import { MODULES_LOAD_DIRS } from './modules-load-d.js';
 import { READ_DIRS, READ_FILES } from './script.js';
 import { excerpt, looksBinary, type Parsed } from './text.js';
 import type { RemoteFile } from './types.js';
 
 /** Files in READ_DIRS that the system actually reads (directly inside, by extension). */
 export function isRelevantDirFile(path: string): boolean {
-  return (
-    /^\/etc\/default\/grub\.d\/[^/]+\.cfg$/.test(path) ||
-    /^\/etc\/modprobe\.d\/[^/]+\.conf$/.test(path) ||
-    /^\/etc\/modules-load\.d\/[^/]+\.conf$/.test(path)
-  );
+  const dir = path.slice(0, path.lastIndexOf('/'));
+  const name = path.slice(dir.length + 1);
+  if (dir === '/etc/default/grub.d') return name.endsWith('.cfg');
+  return ([...MODPROBE_DIRS, ...MODULES_LOAD_DIRS] as readonly string[]).includes(dir) && name.endsWith('.conf');
 }
+
+const isModulesLoadDir = (dir: string): boolean => (MODULES_LOAD_DIRS as readonly string[]).includes(dir);
 
 function withStat(path: string, content: string | null, st: StatEntry | undefined): RemoteFile {
   if (content === null || st === undefined) return { path, content };
@@ -53,7 +56,7 @@ export function readFiles(sections: ReadonlyMap<string, SectionResult>): Parsed<
       // Debian and PVE ship /etc/modules-load.d/modules.conf -> ../modules, which is read on its
       // own; a link there is skipped (and never written through). In modprobe.d and grub.d an
       // unread target could bind or override anything, so the node is refused.
-      if (st?.mode === '0777' && dir === '/etc/modules-load.d') continue;
+      if (st?.mode === '0777' && isModulesLoadDir(dir)) continue;
       if (st?.mode === '0777') errors.push(`${path} is a symlink; its target was not read`);
       else files.set(path, withStat(path, '', st));
     }

@@ -4,6 +4,8 @@
  * Globs are raw words written here, never taken from input.
  */
 import { cmd, type Cmd, type Section } from '../../transport/shell.js';
+import { MODPROBE_DIRS } from './modprobe-d.js';
+import { MODULES_CONF_LINK, MODULES_LOAD_DIRS } from './modules-load-d.js';
 
 /** The three files the tool owns (docs/architecture.md "Files the tool owns"). */
 export const OWNED_FILES = {
@@ -26,8 +28,9 @@ export const READ_FILES: readonly string[] = [
   ...OWNED_FILE_PATHS,
 ];
 
-/** Directories read with `grep -r -H ''` (section `dir:<dir>`). */
-export const READ_DIRS: readonly string[] = ['/etc/default/grub.d', '/etc/modprobe.d', '/etc/modules-load.d'];
+/** Directories read with `grep -r -H ''` (section `dir:<dir>`): GRUB drop-ins and every directory kmod and systemd-modules-load read. */
+export const READ_DIRS: readonly string[] = ['/etc/default/grub.d', ...MODPROBE_DIRS, ...MODULES_LOAD_DIRS];
+
 
 /** Globs for the files inside READ_DIRS, so that `stat` also reports their mode and owner. */
 export const READ_DIR_GLOBS: readonly string[] = READ_DIRS.map((d) => `${d}/*`);
@@ -60,6 +63,7 @@ export function factsSections(_opts: { connectedAddress?: string } = {}): Sectio
     { key: 'kernels', cmd: listGlob('/boot/vmlinuz-*') },
     ...READ_FILES.map((path) => ({ key: `file:${path}`, cmd: catFile(path) })),
     ...READ_DIRS.map((dir) => ({ key: `dir:${dir}`, cmd: cmd(['grep', '-r', '-H', '', dir]) })),
+    { key: 'modules-conf-link', cmd: cmd(['readlink', '-f', MODULES_CONF_LINK]) },
     {
       key: 'stat',
       cmd: cmd(['stat', '-c', '%n %a %u %g', ...statArgs], {

@@ -82,14 +82,42 @@ export type HostNeedReason =
   | { readonly kind: 'storage'; readonly detail: string }
   | { readonly kind: 'boot-console'; readonly detail: string };
 
+/** One directive of a modprobe.d file (src/facts/host/modprobe-d.ts). */
+export interface ModprobeEntry {
+  /** Module name as kmod stores it (`-` turned into `_`). */
+  readonly module: string;
+  readonly file: string;
+  /** First and last physical line of the (possibly continued) line, 1-based. */
+  readonly line: number;
+  readonly endLine: number;
+  /** The logical line as kmod read it. */
+  readonly text: string;
+}
+export interface ModprobeOptions extends ModprobeEntry {
+  /** Everything after the separator that follows the module name, as written. */
+  readonly options: string;
+}
+export interface ModprobeSoftdep extends ModprobeEntry {
+  readonly pre: readonly string[];
+  readonly post: readonly string[];
+}
+
+/** Every modprobe.d directive kmod reads, in its reading order (see modprobe-d.ts for what wins). */
 export interface ModprobeConfig {
-  /** `options vfio-pci ids=` across all files, with the file each came from. */
-  readonly vfioIds: readonly { readonly id: string; readonly file: string }[];
-  readonly softdeps: readonly { readonly module: string; readonly pre: readonly string[]; readonly file: string }[];
-  readonly blacklist: readonly { readonly module: string; readonly file: string }[];
-  /** `install <module> …` lines (used for per-address binding). */
-  readonly installs: readonly { readonly module: string; readonly command: string; readonly file: string }[];
-  readonly options: readonly { readonly module: string; readonly options: string; readonly file: string }[];
+  /** Files read, in kmod's order. */
+  readonly files: readonly string[];
+  readonly options: readonly ModprobeOptions[];
+  readonly softdeps: readonly ModprobeSoftdep[];
+  readonly installs: readonly (ModprobeEntry & { readonly command: string })[];
+  readonly removes: readonly (ModprobeEntry & { readonly command: string })[];
+  readonly blacklist: readonly ModprobeEntry[];
+}
+
+/** One module systemd-modules-load loads at boot, with where it is named. */
+export interface ModuleToLoad {
+  readonly module: string;
+  readonly file: string;
+  readonly line: number;
 }
 
 /** One assignment to GRUB_CMDLINE_LINUX or GRUB_CMDLINE_LINUX_DEFAULT, in grub-mkconfig's sourcing order. */
@@ -130,10 +158,12 @@ export interface HostFacts {
   readonly procCmdline: string;
   /** Every file read that the operations may look at or change, keyed by absolute path. */
   readonly files: Readonly<Record<string, RemoteFile>>;
-  /** Parsed /etc/modprobe.d/*.conf (all files, the tool's included). */
+  /** The effective modprobe.d configuration (every directory kmod reads, the tool's file included). */
   readonly modprobe: ModprobeConfig;
-  /** Modules named in /etc/modules and /etc/modules-load.d/*.conf, with the file. */
-  readonly modulesToLoad: readonly { readonly module: string; readonly file: string }[];
+  /** Modules systemd-modules-load loads at boot (modules-load.d directories, /etc/modules through modules.conf), in order. */
+  readonly modulesToLoad: readonly ModuleToLoad[];
+  /** systemd reads /etc/modules (Debian's /etc/modules-load.d/modules.conf -> ../modules); absent = assume so, as Debian ships it. */
+  readonly readsEtcModules?: boolean;
   /** /proc/modules names. */
   readonly modulesLoaded: readonly string[];
   readonly iommu: IommuState;

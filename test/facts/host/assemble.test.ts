@@ -47,7 +47,7 @@ describe('assembleHostFacts on broken input', () => {
     const long = `# ${'x'.repeat(70_000)}\nvfio\n`;
     const f = assembleHostFacts(withSection(base, 'file:/etc/modules', { output: long, rc: 0 }));
     expect(f.parseErrors).toContain('file:/etc/modules: line 1 is longer than 64 KiB (70002 characters); truncated');
-    expect(f.modulesToLoad).toEqual([{ module: 'vfio', file: '/etc/modules' }]);
+    expect(f.modulesToLoad).toEqual([{ module: 'vfio', file: '/etc/modules', line: 2 }]);
   });
 });
 

@@ -96,7 +96,7 @@ describe('files from cat, grep -r and stat', () => {
 
 describe('real-kernel findings (QEMU guest)', () => {
   it('module names may carry capitals (iTCO_wdt is loaded on most Intel boards)', async () => {
-    const { parseProcModules } = await import('../../../src/facts/host/parse-modules-load.js');
+    const { parseProcModules } = await import('../../../src/facts/host/modules-load-d.js');
     const r = parseProcModules('iTCO_wdt 12288 0 - Live 0x0000000000000000\niTCO_vendor_support 12288 1 iTCO_wdt, Live 0x0000000000000000\nvfio_pci 16384 0 - Live 0x0\n');
     expect(r.errors).toEqual([]);
     expect(r.value).toEqual(['iTCO_wdt', 'iTCO_vendor_support', 'vfio_pci']);

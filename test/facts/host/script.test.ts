@@ -11,8 +11,9 @@ describe('factsSections', () => {
       'file:/etc/default/grub', 'file:/etc/kernel/cmdline', 'file:/etc/modules', 'file:/etc/kernel/proxmox-boot-uuids',
       'file:/etc/pve/corosync.conf', 'file:/etc/kernel/proxmox-boot-pin', 'file:/etc/kernel/next-boot-pin',
       'file:/etc/default/grub.d/pve-passthrough.cfg', 'file:/etc/modules-load.d/pve-passthrough.conf', 'file:/etc/modprobe.d/pve-passthrough.conf',
-      'dir:/etc/default/grub.d', 'dir:/etc/modprobe.d', 'dir:/etc/modules-load.d',
-      'stat', 'proc-cmdline', 'boot-id', 'iommu-class', 'acpi-dmar', 'acpi-ivrs', 'iommu-groups', 'lspci', 'pci-sysfs',
+      'dir:/etc/default/grub.d', 'dir:/etc/modprobe.d', 'dir:/run/modprobe.d', 'dir:/usr/local/lib/modprobe.d', 'dir:/usr/lib/modprobe.d', 'dir:/lib/modprobe.d',
+      'dir:/etc/modules-load.d', 'dir:/run/modules-load.d', 'dir:/usr/local/lib/modules-load.d', 'dir:/usr/lib/modules-load.d', 'dir:/lib/modules-load.d',
+      'modules-conf-link', 'stat', 'proc-cmdline', 'boot-id', 'iommu-class', 'acpi-dmar', 'acpi-ivrs', 'iommu-groups', 'lspci', 'pci-sysfs',
       'modules', 'dmesg', 'failed-units', 'net-links', 'bridge-ports', 'bond-slaves', 'ip-addr', 'ip-route', 'lsblk', 'block-links',
     ]);
   });
@@ -27,6 +28,7 @@ describe('factsSections', () => {
     ['pci-sysfs', "'grep' '-H' '.' /sys/bus/pci/devices/*/boot_vga /sys/bus/pci/devices/*/driver_override"],
     ['net-links', "'readlink' '-f' /sys/class/net/*"],
     ['bond-slaves', "'grep' '-H' '.' /sys/class/net/*/bonding/slaves"],
+    ['modules-conf-link', "'readlink' '-f' '/etc/modules-load.d/modules.conf'"],
     ['lsblk', "'lsblk' '-n' '-P' '-o' 'NAME,PKNAME,TYPE,FSTYPE,MOUNTPOINT'"],
     ['block-links', "'readlink' '-f' /sys/block/*"],
   ])('renders %s in the dialect', (key, expected) => {
@@ -37,7 +39,8 @@ describe('factsSections', () => {
     const stat = byKey.get('stat') ?? '';
     expect(stat.startsWith("'stat' '-c' '%n %a %u %g' ")).toBe(true);
     for (const f of READ_FILES) expect(stat).toContain(`'${f}'`);
-    expect(stat.endsWith(' /etc/default/grub.d/* /etc/modprobe.d/* /etc/modules-load.d/*')).toBe(true);
+    expect(stat.endsWith(' /etc/default/grub.d/* /etc/modprobe.d/* /run/modprobe.d/* /usr/local/lib/modprobe.d/* /usr/lib/modprobe.d/* /lib/modprobe.d/*'
+      + ' /etc/modules-load.d/* /run/modules-load.d/* /usr/local/lib/modules-load.d/* /usr/lib/modules-load.d/* /lib/modules-load.d/*')).toBe(true);
   });
 
   it('reads the three owned files', () => {

@@ -78,7 +78,7 @@ export function pve9IntelGrub(o: FactsOverrides = {}): HostFacts {
       '/etc/modprobe.d/pve-blacklist.conf': fixture('modprobe-d/pve-blacklist.conf'),
       ...OWNED_ABSENT,
     }),
-    modprobe: { vfioIds: [], softdeps: [], blacklist: [{ module: 'nvidiafb', file: '/etc/modprobe.d/pve-blacklist.conf' }], installs: [], options: [] },
+    modprobe: { files: ['/etc/modprobe.d/pve-blacklist.conf'], options: [], softdeps: [], installs: [], removes: [], blacklist: [{ module: 'nvidiafb', file: '/etc/modprobe.d/pve-blacklist.conf', line: 4, endLine: 4, text: 'blacklist nvidiafb' }] },
     modulesToLoad: [],
     modulesLoaded: ['snd_hda_intel', 'nouveau', 'igb', 'nvme', 'i915', 'kvm_intel', 'kvm'],
     iommu: {
