@@ -14,6 +14,7 @@ import { generateClientKey, startSimHost, type RunningSimHost } from '../hosts/i
 import type { SimHost } from '../hosts/host.js';
 import type { ProfileOverrides } from '../hosts/profile-types.js';
 import type { Scenario, ScenarioCluster } from './scenario.js';
+import { Pmxcfs } from '../hosts/pmxcfs.js';
 
 export interface FleetOptions {
   readonly scenario: Scenario;
@@ -33,6 +34,8 @@ export interface SimCluster {
   readonly api: SimApi | null;
   readonly server: SimApiServer | null;
   readonly hosts: ReadonlyMap<string, RunningSimHost>;
+  /** /etc/pve, one file system shared by every PVE node of the cluster (null: standalone). */
+  readonly pmxcfs: Pmxcfs | null;
 }
 
 export interface Fleet {
@@ -44,6 +47,8 @@ export interface Fleet {
   readonly secrets: readonly string[];
   host(node: string): RunningSimHost;
   cluster(name: string): SimCluster;
+  /** Move every host's clock (and every cluster file system's) forward: leases and pmxcfs locks age. */
+  advanceClock(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -121,6 +126,10 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         hosts.set(n.name, h);
       }
 
+      // A PVE cluster has ONE /etc/pve (pmxcfs): what one node writes there, every node sees.
+      const pmxcfs = c.standalone ? null : new Pmxcfs();
+      if (pmxcfs) for (const h of hosts.values()) if (h.state.isPve) h.state.mountPmxcfs(pmxcfs);
+
       let api: SimApi | null = null;
       let server: SimApiServer | null = null;
       let apiSection: Record<string, unknown> | undefined;
@@ -146,6 +155,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
           tokens: [{ tokenid: 'automation@pve!passthrough', secret: tokenSecret }],
         }, { taskMs: o.taskMs ?? 15 });
         apis.push(api);
+        const st = api.state;
+        if (pmxcfs) pmxcfs.quorate = () => st.quorum().quorate;
         if (c.apiFaults) api.faults.apply(c.apiFaults as SimFaultSpec);
         server = await startSimApiServer(api, { requestLog: o.requestLog });
         servers.push(server);
@@ -190,7 +201,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         vms: c.vms.filter((v) => v.declare).map((v) => ({ vmid: v.vmid, node: v.node, ...v.declare })),
         mappings: c.mappings,
       });
-      clusters.push({ name: c.name, spec: c, api, server, hosts });
+      clusters.push({ name: c.name, spec: c, api, server, hosts, pmxcfs });
     }
 
     const inventory = { version: 1, clusters: invClusters };
@@ -208,6 +219,12 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
           if (h) return h;
         }
         throw new Error(`no simulated node ${node}`);
+      },
+      advanceClock(ms) {
+        for (const c of clusters) {
+          if (c.pmxcfs) c.pmxcfs.clockOffsetMs += ms;
+          for (const h of c.hosts.values()) h.state.clockOffsetMs += ms;
+        }
       },
       cluster(name) {
         const c = clusters.find((x) => x.name === name);

@@ -26,6 +26,7 @@ import { resolveProfile } from './profiles.js';
 import type { ProfileData, ProfileOverrides } from './profile-types.js';
 import { materialise } from './sysfs.js';
 import { Vfs, byteOrder } from './vfs.js';
+import type { Pmxcfs } from './pmxcfs.js';
 
 export type FailableCommand = 'update-grub' | 'update-initramfs' | 'proxmox-boot-tool refresh';
 
@@ -90,6 +91,10 @@ export class SimHost implements ShellHost {
   reboots = 0;
   /** Votes currently online in the cluster (null = every node up); a fleet simulator sets this. */
   clusterVotesOnline: number | null = null;
+  /** The cluster file system at /etc/pve, shared with the other nodes of the cluster (mountPmxcfs). */
+  pmxcfs: Pmxcfs | null = null;
+  /** Offset of this host's clock from the real one (tests move time forward). */
+  clockOffsetMs = 0;
   bootId: string;
   booted: BootState;
   readonly installed: InstalledBoot;
@@ -122,6 +127,21 @@ export class SimHost implements ShellHost {
       ...systemCommands(this),
       ...bootToolCommands(this),
     ]);
+  }
+
+  /** Mount the cluster's shared /etc/pve here; files this node had there are merged in (first writer wins). */
+  mountPmxcfs(fs: Pmxcfs): void {
+    const etc = this.vfs.get('/etc');
+    if (etc?.kind !== 'dir') throw new Error('no /etc');
+    const mine = etc.children.get('pve');
+    if (mine?.kind === 'dir') for (const [name, node] of mine.children) if (!fs.root.children.has(name)) fs.root.children.set(name, node);
+    etc.children.set('pve', fs.root);
+    this.pmxcfs = fs;
+  }
+
+  /** `date +%s`: the cluster's clock when /etc/pve is shared, else this host's. */
+  nowSeconds(): number {
+    return this.pmxcfs ? this.pmxcfs.nowSeconds() : Math.floor((Date.now() + this.clockOffsetMs) / 1000);
   }
 
   get uid(): number {

@@ -16,8 +16,10 @@ import { withContext, type EngineContext, type EngineOptions } from './context.j
 import { errorInfo } from './errors.js';
 import { applyHostSteps, withNodeLock } from './host-apply.js';
 import { planWith, readFacts } from './plan.js';
+import { factsFingerprint } from '../facts/host/gather.js';
 import { RebootGate } from './reboot-gate.js';
 import { replanSaved } from './saved-plan.js';
+import { leasesFor, type RunLease } from './lease.js';
 import { applyClusterVms } from './apply-vms.js';
 import type { ApplyNodeResult, ApplyReport, ApplyVmResult, ClusterPlan, NodePlan, Plan } from './types.js';
 
@@ -71,7 +73,7 @@ async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPla
       ctx.emit({ type: 'node', cluster: cluster.name, node: np.node, status: 'skipped', message: stopped });
       return;
     }
-    const r = await applyNode(ctx, cluster, node, np, gate);
+    const r = await applyNode(ctx, cluster, node, np, gate, recheck);
     results.set(np.node, r);
     if (r.outcome === 'failed' || r.outcome === 'refused') {
       failures++;
@@ -86,24 +88,54 @@ async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPla
   for (const n of cp.nodes.filter((x) => !withWork.includes(x))) {
     results.set(n.node, { cluster: cluster.name, node: n.node, outcome: 'unchanged', stepsDone: 0, rebooted: false, message: 'nothing to do', checks: [] });
   }
-  // Canary first, alone; the others follow only if it verified.
-  const canary = withWork.find((n) => n.node === cluster.policy.canary);
-  if (canary) await runNode(canary);
-  const rest = withWork.filter((n) => n !== canary);
-  const queue = new PQueue({ concurrency: ctx.concurrency });
-  await Promise.all(rest.map((n) => queue.add(() => runNode(n))));
 
-  const nodeResults = cp.nodes.map((n) => results.get(n.node)!).filter(Boolean);
-  const okNodes = new Set(nodeResults.filter((r) => r.outcome === 'applied' || r.outcome === 'unchanged').map((r) => r.node));
-  const vmPart = await applyClusterVms(ctx, cluster, cp, okNodes);
-  return { nodes: nodeResults, vms: vmPart.vms, mappings: vmPart.mappings };
+  // The run lease, before the first write; released once every node is back, verified, and the VMs are done.
+  const hostWork = withWork.filter((n) => n.steps.length > 0).flatMap((n) => byName.get(n.node) ?? []);
+  const vmWork = cp.vms.some((v) => v.changes.length > 0 || v.power === 'restart') || cp.mappings.length > 0;
+  let leases: RunLease[] = [];
+  if (hostWork.length > 0 || vmWork) {
+    try {
+      leases = await leasesFor(ctx, cluster, hostWork, ctx.lease, () => gate.holding());
+      for (const l of leases) {
+        l.onLost = (why) => gate.stop(why);
+        await l.acquire();
+      }
+    } catch (err) {
+      await Promise.all(leases.map((l) => l.release()));
+      const error = errorInfo(err, 'lease');
+      for (const n of withWork) {
+        ctx.emit({ type: 'node', cluster: cluster.name, node: n.node, status: 'failed', message: error.message });
+        results.set(n.node, { cluster: cluster.name, node: n.node, outcome: 'failed', stepsDone: 0, rebooted: false, message: error.message, checks: [], error });
+      }
+      const vms = cp.vms.map((v) => ({ cluster: cluster.name, node: v.node, vmid: v.vmid, outcome: v.changes.length > 0 || v.power === 'restart' ? 'skipped' as const : 'unchanged' as const, message: v.changes.length > 0 || v.power === 'restart' ? `skipped: ${error.message}` : 'nothing to do' }));
+      return { nodes: cp.nodes.map((n) => results.get(n.node)!), vms, mappings: [] };
+    }
+  }
+  // Another run held the lease while we waited: the plan predates its changes, so every node is checked against fresh facts.
+  const recheck = leases.some((l) => l.waited);
+
+  try {
+    // Canary first, alone; the others follow only if it verified.
+    const canary = withWork.find((n) => n.node === cluster.policy.canary);
+    if (canary) await runNode(canary);
+    const rest = withWork.filter((n) => n !== canary);
+    const queue = new PQueue({ concurrency: ctx.concurrency });
+    await Promise.all(rest.map((n) => queue.add(() => runNode(n))));
+
+    const nodeResults = cp.nodes.map((n) => results.get(n.node)!).filter(Boolean);
+    const okNodes = new Set(nodeResults.filter((r) => r.outcome === 'applied' || r.outcome === 'unchanged').map((r) => r.node));
+    const vmPart = await applyClusterVms(ctx, cluster, cp, okNodes);
+    return { nodes: nodeResults, vms: vmPart.vms, mappings: vmPart.mappings };
+  } finally {
+    await Promise.all(leases.map((l) => l.release()));
+  }
 }
 
 function skipped(np: NodePlan, message: string): ApplyNodeResult {
   return { cluster: np.cluster, node: np.node, outcome: 'skipped', stepsDone: 0, rebooted: false, message, checks: [] };
 }
 
-async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, gate: RebootGate): Promise<ApplyNodeResult> {
+async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, gate: RebootGate, recheck: boolean): Promise<ApplyNodeResult> {
   const base = { cluster: cluster.name, node: node.name };
   const emit = (status: 'start' | 'step' | 'reboot' | 'wait' | 'done' | 'failed', message: string) => ctx.emit({ type: 'node', ...base, status, message });
   if (np.error) return { ...base, outcome: 'failed', stepsDone: 0, rebooted: false, message: np.error.message, checks: [], error: np.error };
@@ -116,6 +148,12 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
   try {
     const host = await ctx.conn.logged(cluster, node);
     const steps = np.steps;
+    if (recheck) {
+      // The plan was made before waiting for another run's lease: apply it only while the facts it was made from still hold.
+      if (factsFingerprint(await readFacts(ctx, cluster, node)) !== np.factsFingerprint) {
+        throw new SafetyError('E_STALE_PLAN', 'the node changed since the plan was made', { node: node.name, step: 'plan check', fix: 'run plan again and review it' });
+      }
+    }
     const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot');
     const reboot = steps.find((s) => s.kind === 'reboot');
     const writeAndRefresh = async () => {

@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { SecretStore } from '../inventory/secrets.js';
 import { Connections } from './connections.js';
 import type { EngineEvent, Selection } from './types.js';
+import type { LeaseOptions } from './lease.js';
 
 /** Selection plus PVE tags (CLI --tag): VMs whose /cluster/resources tags include any of them, and the nodes hosting those VMs. */
 export interface EngineSelection extends Selection {
@@ -37,6 +38,8 @@ export interface EngineOptions {
   readonly pollMs?: number;
   /** Abort between steps (Ctrl-C). */
   readonly signal?: AbortSignal;
+  /** The run lease: how long to wait for another run, whether to break its lease, how often to renew. */
+  readonly lease?: LeaseOptions;
 }
 
 export interface EngineContext {
@@ -53,6 +56,7 @@ export interface EngineContext {
   readonly rebootOverride?: 'never' | 'needed' | 'always';
   readonly pollMs: number;
   readonly signal?: AbortSignal;
+  readonly lease: LeaseOptions;
   nonce(): string;
 }
 
@@ -78,6 +82,7 @@ export function createContext(inventory: Inventory, o: EngineOptions = {}): Engi
     rebootOverride: o.reboot,
     pollMs: o.pollMs ?? 1000,
     signal: o.signal,
+    lease: o.lease ?? {},
     nonce: () => randomBytes(8).toString('hex'),
   };
 }

@@ -21,6 +21,11 @@ export class RebootGate {
 
   constructor(private readonly ctx: EngineContext, private readonly cluster: Cluster) {}
 
+  /** Nodes holding a slot now (the lease avoids renewing through them: they may be down). */
+  holding(): ReadonlySet<string> {
+    return this.held;
+  }
+
   stop(reason: string): void {
     this.stoppedReason = reason;
     this.wake();

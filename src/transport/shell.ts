@@ -234,3 +234,47 @@ export function takeLock(): Script {
 export function releaseLock(): Script {
   return render(cmd(['rmdir', LOCK_DIR], { quietErrors: true })) as Script;
 }
+
+// ---------------------------------------------------------------------------
+// The run lease (docs/architecture.md, "Run lease"): a record file guarded by
+// a short-lived lock directory, the way PVE's cfs_lock_* guards its files.
+// ---------------------------------------------------------------------------
+
+/** `mkdir -p <parent> && mkdir <guard>`: fails while another process holds the guard. */
+export function takeGuard(guard: string): Script {
+  assertRemotePath(guard);
+  return all(cmd(['mkdir', '-p', dirOf(guard)]), cmd(['mkdir', guard]));
+}
+
+/** `rmdir <guard>` (errors quiet: it may be gone already). */
+export function releaseGuard(guard: string): Script {
+  return render(cmd(['rmdir', assertRemotePath(guard)], { quietErrors: true })) as Script;
+}
+
+/**
+ * `touch -c -m -d @0 <guard>`: PVE's "cfs unlock request" (utime 0, 0). On
+ * pmxcfs the lock directory is deleted only if it is older than 120 s; `-c`
+ * so that it never creates a file where the directory just went away.
+ */
+export function unlockRequest(guard: string): Script {
+  return render(cmd(['touch', '-c', '-m', '-d', '@0', assertRemotePath(guard)], { quietErrors: true })) as Script;
+}
+
+/** The lease record and the host's clock, in one read. */
+export function readLease(record: string, nonce: string): Script {
+  return batch([
+    { key: 'lease', cmd: cmd(['cat', assertRemotePath(record)], { quietErrors: true }) },
+    { key: 'now', cmd: cmd(['date', '+%s']) },
+  ], nonce);
+}
+
+/** Record on stdin: `mkdir -p <dir> && cat > <tmp> && mv -f <tmp> <record>` (no chmod/chown: pmxcfs has fixed modes). */
+export function writeLease(record: string): Script {
+  const dir = dirOf(assertRemotePath(record));
+  const tmp = `${record}.pvpt-tmp`;
+  return all(cmd(['mkdir', '-p', dir]), cmd(['cat'], { stdoutTo: tmp }), cmd(['mv', '-f', tmp, record]));
+}
+
+export function removeLease(record: string): Script {
+  return render(cmd(['rm', '-f', assertRemotePath(record)])) as Script;
+}

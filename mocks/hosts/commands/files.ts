@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { DialectError } from '../dialect.js';
 import type { CmdContext, Handler } from '../interpreter.js';
-import { VfsError, dirname } from '../vfs.js';
+import { VfsError, dirname, normalize } from '../vfs.js';
+import { isLockPath, onPmxcfs, type Pmxcfs } from '../pmxcfs.js';
 import type { Vfs } from '../vfs.js';
 
 export interface FileHost {
@@ -14,6 +15,8 @@ export interface FileHost {
   writableByUser(path: string, uid: number): boolean;
   /** True once when the dropDuringWrite fault should fire for a `cat > path` (or right after `mv` onto path). */
   takeDropFault(path: string, at?: 'cat' | 'after-mv'): boolean;
+  /** The cluster file system shared by the nodes of a cluster, mounted at /etc/pve (null: none). */
+  readonly pmxcfs: Pmxcfs | null;
 }
 
 /** Thrown by `cat` to drop the connection mid-write. */
@@ -24,6 +27,8 @@ function form(name: string, args: readonly string[]): DialectError {
 }
 
 function denied(ctx: CmdContext, host: FileHost, path: string): boolean {
+  // pmxcfs is read-only without quorum (pve-cluster: writes need a quorate cluster).
+  if (host.pmxcfs && onPmxcfs(path) && !host.pmxcfs.quorate()) return true;
   return ctx.uid !== 0 && !host.writableByUser(path, ctx.uid);
 }
 
@@ -172,6 +177,7 @@ export function fileCommands(host: FileHost, drop: DropSignal): Map<string, Hand
     }
     try {
       vfs.mkdir(dir, { parents });
+      if (host.pmxcfs && onPmxcfs(normalize(dir))) host.pmxcfs.noteMkdir(normalize(dir));
       return 0;
     } catch (e) {
       if (!(e instanceof VfsError)) throw e;
@@ -182,8 +188,13 @@ export function fileCommands(host: FileHost, drop: DropSignal): Map<string, Hand
 
   m.set('rmdir', (args, ctx) => {
     if (args.length !== 1 || args[0]!.startsWith('-')) throw form('rmdir', args);
+    if (denied(ctx, host, args[0]!)) {
+      ctx.err(`rmdir: failed to remove '${args[0]}': Permission denied\n`);
+      return 1;
+    }
     try {
       vfs.rmdir(args[0]!);
+      host.pmxcfs?.noteRemoved(normalize(args[0]!));
       return 0;
     } catch (e) {
       if (!(e instanceof VfsError)) throw e;
@@ -214,6 +225,25 @@ export function fileCommands(host: FileHost, drop: DropSignal): Map<string, Hand
       return 1;
     }
     vfs.write(target, node.content, { mode: node.mode, uid: node.uid, gid: node.gid });
+    return 0;
+  });
+
+  // `touch -c -m -d @0 PATH`: set the mtime to 0 without creating anything. On a pmxcfs lock
+  // directory this is PVE's "cfs unlock request" (PVE::Cluster cfs_lock: `utime 0, 0, $filename`):
+  // pmxcfs deletes the lock only when it is expired (older than 120 s) and empty.
+  m.set('touch', (args, ctx) => {
+    if (args.length !== 5 || args[0] !== '-c' || args[1] !== '-m' || args[2] !== '-d' || args[3] !== '@0') throw form('touch', args);
+    const path = normalize(args[4]!);
+    const node = vfs.get(path);
+    if (!node) return 0;
+    if (denied(ctx, host, path)) {
+      ctx.err(`touch: setting times of '${args[4]}': Permission denied\n`);
+      return 1;
+    }
+    if (host.pmxcfs && isLockPath(path) && node.kind === 'dir' && node.children.size === 0 && host.pmxcfs.lockExpired(path)) {
+      vfs.rmdir(path);
+      host.pmxcfs.noteRemoved(path);
+    }
     return 0;
   });
 

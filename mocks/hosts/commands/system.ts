@@ -33,6 +33,13 @@ export function systemCommands(host: SimHost): Map<string, Handler> {
     return 0;
   });
 
+  // `date +%s`: the host's clock (the cluster's, on a node with /etc/pve shared).
+  m.set('date', (args, ctx) => {
+    if (!same(args, ['+%s'])) throw form('date', args);
+    ctx.out(`${host.nowSeconds()}\n`);
+    return 0;
+  });
+
   m.set('lspci', (args, ctx) => {
     if (!same(args, ['-nnk', '-D'])) throw form('lspci', args);
     ctx.out(renderLspci(host));
