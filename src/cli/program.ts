@@ -53,6 +53,8 @@ export function buildProgram(): Command {
     .option('--plan <file>', 'apply a saved plan (refused for nodes whose facts changed)')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
+    .option('--wait-lease <seconds>', 'when another run holds the cluster\'s lease, wait up to this long for it (default: refuse at once, naming it)')
+    .option('--break-lease', 'take over the lease of another run that is still live (asks first; --yes agrees)')
     .action((o) => exit(import('./commands/apply.js').then((m) => m.applyCommand(o))));
 
   selection(program.command('verify'))

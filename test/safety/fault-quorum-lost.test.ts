@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, plan, type EngineEvent } from '../../src/index.js';
-import { expectConverges, expectIntact, intended, reboots, snapshot, startSim, VFIO_NODE, type Sim } from './harness.js';
+import { expectConverges, expectIntact, intended, LEASE_RECORD, reboots, snapshot, startSim, VFIO_NODE, type Sim } from './harness.js';
 
 describe('fault: quorum lost mid-rollout', () => {
   let sim: Sim;
@@ -44,8 +44,14 @@ describe('fault: quorum lost mid-rollout', () => {
       expect(n.message).toMatch(/quorate|quorum|rollout .* stopped/);
     }
     expectIntact(before, snapshot(sim.fleet), planned);
+    // Without quorum /etc/pve is read-only: the lease could not be released. It names the run and expires by itself.
+    const lease = sim.fleet.host('q1').state.vfs.readOr(LEASE_RECORD);
+    expect(lease).toContain(`run=${report.runId}`);
+    expect(sim.events.some((e) => e.type === 'warning' && /could not release the lease .* expires by itself/.test(e.message))).toBe(true);
 
     api.faults.setQuorumLost(false);
+    const ttl = Number(/ttl=(\d+)/.exec(lease!)![1]);
+    sim.fleet.advanceClock((ttl + 1) * 1000);
     await expectConverges(sim);
     expect(reboots(sim.fleet)).toEqual({ q1: 1, q2: 1, q3: 1 });
   });

@@ -10,10 +10,13 @@ import { canPrompt, confirm } from '../prompt.js';
 import { renderApply } from '../render/apply.js';
 import { renderPlan } from '../render/plan.js';
 import { readPlanFile } from './plan.js';
+import { escapeControl } from '../terminal-text.js';
 
 export interface ApplyFlags extends GlobalFlags {
   plan?: string;
   yes?: boolean;
+  waitLease?: string;
+  breakLease?: boolean;
 }
 
 export async function applyCommand(f: ApplyFlags): Promise<number> {
@@ -22,7 +25,20 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
     if (!f.yes && !canPrompt()) {
       throw new InputError('apply needs confirmation and there is no terminal to ask on', [], { fix: 'review `pve-passthrough plan`, then run apply with --yes' });
     }
+    const waitSeconds = f.waitLease === undefined ? 0 : Number(f.waitLease);
+    if (!Number.isInteger(waitSeconds) || waitSeconds < 0) throw new InputError('--wait-lease must be a whole number of seconds ≥ 0');
     session = await openSession(f, 'apply', Boolean(f.json));
+    const prog = session.progress;
+    const lease = {
+      waitSeconds,
+      ...(f.breakLease
+        ? { breakLease: async (holder: string) => {
+          if (f.yes) return true;
+          prog.done();
+          return confirm(`The lease is held by ${escapeControl(holder)}. Break it? Only do this when that run is dead.`);
+        } }
+        : {}),
+    };
     const saved = f.plan ? await readPlanFile(f.plan) : undefined;
     const abort = new AbortController();
     const onSigint = () => {
@@ -33,7 +49,7 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
     process.on('SIGINT', onSigint);
     const out = session;
     try {
-      return await withContext(session.inventory, { ...session.engine, signal: abort.signal }, async (ctx) => {
+      return await withContext(session.inventory, { ...session.engine, signal: abort.signal, lease }, async (ctx) => {
         // A saved plan is intent: what is shown and applied is the fresh plan, and only when it equals the file.
         const plan = saved ? await replanSaved(ctx, saved) : await planWith(ctx);
         out.progress.done();
