@@ -5,30 +5,56 @@
 import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { collect } from './collect.js';
+import { teach } from './help.js';
 import type { GlobalFlags } from './common.js';
 
 const require = createRequire(import.meta.url);
-const pkg = require('../../../package.json') as { version: string };
+/** package.json sits three levels up from dist/src/cli, two from src/cli (tests import the source). */
+const pkg = ((): { version: string } => {
+  try {
+    return require('../../../package.json') as { version: string };
+  } catch {
+    return require('../../package.json') as { version: string };
+  }
+})();
 
+/** Every shared option, once; each command takes only the ones it uses (SHARED below). */
+const OPTIONS = {
+  inventory: () => new Option('-i, --inventory <file>', 'inventory file: JSON (comments allowed) or YAML (see inventory.example.json, docs/inventory.md)'),
+  cluster: () => new Option('--cluster <name>', 'only this cluster (repeatable, or comma-separated)').argParser(collect),
+  node: () => new Option('--node <name>', 'only this node (repeatable)').argParser(collect),
+  vm: () => new Option('--vm <vmid>', 'only this VM (repeatable); with --host: a VM to give the devices to').argParser(collect),
+  tag: () => new Option('--tag <tag>', 'only VMs with this PVE tag (from /cluster/resources; repeatable) and the nodes hosting them').argParser(collect),
+  host: () => new Option('--host <user@host[:port]>', 'single node without an inventory file'),
+  api: () => new Option('--api <url>', 'with --host: the cluster API, e.g. https://pve1:8006'),
+  device: () => new Option('--device <address>', 'with --host: a PCI device to pass through (repeatable)').argParser(collect),
+  nodeName: () => new Option('--node-name <name>', 'with --host: the PVE node name, when it differs from the host name'),
+  profile: () => new Option('--profile <name>', 'with --host: a stored connection profile (see `profile add`)'),
+  concurrency: () => new Option('--concurrency <n>', 'nodes worked on at once (default 16)'),
+  sshConfig: () => new Option('-F, --ssh-config <file>', 'OpenSSH client config to read instead of ~/.ssh/config and /etc/ssh/ssh_config'),
+  acceptNewHostKeys: () => new Option('--accept-new-host-keys', 'trust and record SSH host keys seen for the first time (a changed key is always refused)'),
+  json: () => new Option('--json', 'machine-readable output on stdout (same as --format json)'),
+  verbose: () => new Option('-v, --verbose', 'show every remote command (secrets redacted)'),
+  quiet: () => new Option('-q, --quiet', 'no progress on stderr'),
+  pollMs: () => new Option('--poll-ms <ms>', 'reboot and task poll interval').hideHelp(),
+} as const;
+type SharedOption = keyof typeof OPTIONS;
+
+const REACH: SharedOption[] = ['inventory', 'host', 'api', 'nodeName', 'profile', 'sshConfig', 'acceptNewHostKeys'];
+const OUT: SharedOption[] = ['json', 'verbose', 'quiet', 'pollMs'];
+/** Which shared options each command takes (rollback acts on one node: no --tag, --vm or --device). */
+const SHARED: Readonly<Record<string, readonly SharedOption[]>> = {
+  plan: [...REACH, 'device', 'vm', 'cluster', 'node', 'tag', 'concurrency', ...OUT],
+  apply: [...REACH, 'device', 'vm', 'cluster', 'node', 'tag', 'concurrency', ...OUT],
+  verify: [...REACH, 'device', 'vm', 'cluster', 'node', 'tag', 'concurrency', ...OUT],
+  devices: [...REACH, 'device', 'cluster', 'node', 'concurrency', ...OUT],
+  rollback: [...REACH, 'cluster', 'node', ...OUT],
+};
+
+/** Adds the shared options this command takes (by its name, see SHARED). */
 function selection(cmd: Command): Command {
-  return cmd
-    .option('-i, --inventory <file>', 'inventory JSON file (see inventory.example.json)')
-    .option('--cluster <name>', 'only this cluster (repeatable, or comma-separated)', collect)
-    .option('--node <name>', 'only this node (repeatable)', collect)
-    .option('--vm <vmid>', 'only this VM (repeatable); with --host: a VM to give the devices to', collect)
-    .option('--tag <tag>', 'only VMs with this PVE tag (from /cluster/resources; repeatable) and the nodes hosting them', collect)
-    .option('--host <user@host[:port]>', 'single node without an inventory file')
-    .option('--api <url>', 'with --host: the cluster API, e.g. https://pve1:8006')
-    .option('--device <address>', 'with --host: a PCI device to pass through (repeatable)', collect)
-    .option('--node-name <name>', 'with --host: the PVE node name, when it differs from the host name')
-    .option('--profile <name>', 'with --host: a stored connection profile (see `profile add`)')
-    .option('--concurrency <n>', 'nodes worked on at once (default 16)')
-    .option('-F, --ssh-config <file>', 'OpenSSH client config to read instead of ~/.ssh/config and /etc/ssh/ssh_config')
-    .option('--accept-new-host-keys', 'trust and record SSH host keys seen for the first time (a changed key is always refused)')
-    .option('--json', 'machine-readable output on stdout (same as --format json)')
-    .option('-v, --verbose', 'show every remote command (secrets redacted)')
-    .option('-q, --quiet', 'no progress on stderr')
-    .addOption(new Option('--poll-ms <ms>', 'reboot and task poll interval').hideHelp());
+  for (const key of SHARED[cmd.name()] ?? []) cmd.addOption(OPTIONS[key]());
+  return cmd;
 }
 
 async function exit(code: Promise<number> | number): Promise<void> {
@@ -38,7 +64,7 @@ async function exit(code: Promise<number> | number): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('pve-passthrough')
     .description('Put PCI(e) passthrough on Proxmox VE fleets into a declared state, and prove it.\n\nStart with `pve-passthrough demo` (a simulated cluster, nothing real is touched).')
-    .version(pkg.version)
+    .version(`pve-passthrough ${pkg.version} (Node.js ${process.version}, ${process.platform}-${process.arch})`, '-V, --version', 'print the version, with Node.js\'s and the platform')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
@@ -117,6 +143,13 @@ export function buildProgram(): Command {
     .option('--keep', 'leave the simulated fleet running afterwards (Ctrl-C to stop)')
     .action((o) => exit(import('./commands/demo.js').then((m) => m.demoCommand(o))));
 
+  program
+    .command('completion')
+    .description('print a shell completion script (bash, zsh or fish)')
+    .argument('<shell>', 'bash | zsh | fish')
+    .action((shell: string) => exit(import('./completion.js').then((m) => m.completionCommand(shell, buildProgram()))));
+
+  teach(program);
   return program;
 }
 
