@@ -20,6 +20,7 @@ const declareNode = z.strictObject({
   iommuPassthrough: z.boolean().optional(),
   allowAcsOverride: z.boolean().optional(),
   allowUnsafeInterrupts: z.boolean().optional(),
+  console: z.enum(['keep', 'headless']).optional(),
 });
 
 export const ScenarioNode = z.strictObject({

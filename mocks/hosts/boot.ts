@@ -7,6 +7,7 @@
 import type { ConfigFile } from './modprobe-config.js';
 import { parseModprobe, parseModulesLoad } from './modprobe-config.js';
 import { cmdlineTokens, cmdlineValue, compareKernels, hasVirqfdModule, intelIommuDefaultOn, kernelAtLeast, moduleKey } from './kernel.js';
+import { bootFramebuffer, type SimFramebuffer } from './iomem.js';
 import type { PciSpec, ProfileData } from './profile-types.js';
 
 export interface InitramfsSnapshot {
@@ -51,6 +52,8 @@ export interface BootState {
   readonly dmesg: { t: number; text: string }[];
   /** Set when this boot took a device the host needs: the host is unreachable. */
   readonly cutOff: string | null;
+  /** The firmware framebuffer still over a GPU BAR in /proc/iomem (iomem.ts). */
+  readonly framebuffer: SimFramebuffer | null;
 }
 
 export interface BootInput {
@@ -249,6 +252,7 @@ export function computeBoot(input: BootInput): BootState {
     failedUnits,
     dmesg,
     cutOff,
+    framebuffer: bootFramebuffer(p, kernel, cmdline, drivers),
   };
 }
 

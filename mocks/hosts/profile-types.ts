@@ -56,6 +56,8 @@ export interface ProfileData {
     readonly iommu: boolean;
     /** The platform supports interrupt remapping. */
     readonly interruptRemapping: boolean;
+    /** The GPU the firmware leaves its framebuffer on; default the boot_vga device, null = none (headless firmware). */
+    readonly framebuffer?: { readonly address: string } | null;
   };
   readonly kernel: {
     readonly running: string;

@@ -346,8 +346,53 @@ const pve84ZfsBiosGrubPbt: ProfileData = {
   pci: [...pve9IntelGrubLvm.pci, { ...nvme('0000:04:00.0', 16, '0000:00:1c.0') }],
 };
 
+/** A homelab box run headless: a Ryzen without integrated graphics, one GPU (the boot GPU), managed over the network. */
+const singleGpu: ProfileData = {
+  name: 'single-gpu',
+  hostname: 'pve-solo',
+  cpu: { vendor: 'amd', model: 'AMD Ryzen 7 5800X 8-Core Processor' },
+  firmware: { efi: true, iommu: true, interruptRemapping: true },
+  kernel: { running: '6.17.2-1-pve', installed: ['6.17.2-1-pve'] },
+  pveVersion: 'pve-manager/9.1.1/42db4a6cf33dac83',
+  debianVersion: '13.2',
+  boot: { loader: 'grub', grubRoot: 'root=/dev/mapper/pve-root ro' },
+  pci: [
+    { address: '0000:00:00.0', classCode: '0600', className: 'Host bridge', vendor: 'Advanced Micro Devices, Inc. [AMD]', device: 'Starship/Matisse Root Complex', id: '1022:1480', driver: null, modules: [], iommuGroup: null },
+    { address: '0000:00:00.2', classCode: '0806', className: 'IOMMU', vendor: 'Advanced Micro Devices, Inc. [AMD]', device: 'Starship/Matisse IOMMU', id: '1022:1481', driver: null, modules: [], iommuGroup: null },
+    rootPort('0000:00:01.1', '1022:1483', 'Starship/Matisse GPP Bridge', 1, 'Advanced Micro Devices, Inc. [AMD]'),
+    rootPort('0000:00:03.1', '1022:1483', 'Starship/Matisse GPP Bridge', 3, 'Advanced Micro Devices, Inc. [AMD]'),
+    rootPort('0000:00:01.2', '1022:1483', 'Starship/Matisse GPP Bridge', 2, 'Advanced Micro Devices, Inc. [AMD]'),
+    nvme('0000:01:00.0', 12, '0000:00:01.1'),
+    nic('0000:02:00.0', '8086:1539', 'I211 Gigabit Network Connection', 'igb', 13, '0000:00:01.2'),
+    ...nvidiaGpu('0000:0a:00', 20, ['10de:2503', 'GA106 [GeForce RTX 3060]'], ['10de:228e', 'GA106 High Definition Audio Controller'], '0000:00:03.1', true),
+  ],
+  net: bridgeNet('enp2s0', '0000:02:00.0', 'b4:2e:99:0a:0b:0c', '192.168.1.60/24', '192.168.1.1'),
+  block: { rows: lvmDisk('nvme0n1', true), controllers: { nvme0n1: '0000:01:00.0' } },
+  corosync: null,
+};
+
+/** The firmware is set to the discrete GPU first (PEG), so the RTX 3070 is the boot GPU; the iGPU stays with the host. */
+const primaryDgpuIgpu: ProfileData = {
+  ...pve9IntelGrubLvm,
+  name: 'primary-dgpu-igpu',
+  hostname: 'pve-ws',
+  pci: pve9IntelGrubLvm.pci.map((d) => (d.address === '0000:01:00.0' ? { ...d, bootVga: true } : d.address === '0000:00:02.0' ? { ...d, bootVga: false } : d)),
+};
+
+/**
+ * Configured by hand the way many guides say: nouveau blacklisted, so the
+ * boot GPU comes up without a driver and sysfb's BOOTFB keeps its BAR 1:
+ * a VM with this GPU fails with "BAR 1: can't reserve".
+ */
+const bootfbClaimsBar: ProfileData = {
+  ...primaryDgpuIgpu,
+  name: 'bootfb-claims-bar',
+  hostname: 'pve-fb',
+  files: { '/etc/modprobe.d/blacklist-nouveau.conf': 'blacklist nouveau\noptions nouveau modeset=0\n' },
+};
+
 export const PROFILES: Readonly<Record<string, ProfileData>> = Object.fromEntries(
-  [pve9IntelGrubLvm, pve9AmdSdbootZfs, pve81Intel65, pve7Kernel515, consumerBadGroup, twinNics, mgmtInTargetGroup, debianPlainGrub, firmwareIommuOff, pve84ZfsBiosGrubPbt].map((p) => [p.name, p]),
+  [pve9IntelGrubLvm, pve9AmdSdbootZfs, pve81Intel65, pve7Kernel515, consumerBadGroup, twinNics, mgmtInTargetGroup, debianPlainGrub, firmwareIommuOff, pve84ZfsBiosGrubPbt, singleGpu, primaryDgpuIgpu, bootfbClaimsBar].map((p) => [p.name, p]),
 );
 
 export const PROFILE_NAMES: readonly string[] = Object.keys(PROFILES);

@@ -6,6 +6,7 @@
  */
 import type { BootState } from './boot.js';
 import { isBridge } from './boot.js';
+import { barLayout, renderIomem, renderResource } from './iomem.js';
 import type { ProfileData, PciSpec } from './profile-types.js';
 import type { Vfs } from './vfs.js';
 
@@ -85,6 +86,7 @@ export function materialise(vfs: Vfs, input: SysInput): void {
     file(vfs, `${driversDir}/${name}/unbind`, '', 0o200);
   }
   vfs.mkdir('/sys/kernel/iommu_groups', { parents: true }); // exists, empty, when the IOMMU is off
+  const layout = barLayout(p);
   for (const d of p.pci) {
     const dir = devicePath(p, d.address);
     vfs.mkdir(dir, { parents: true });
@@ -97,6 +99,7 @@ export function materialise(vfs: Vfs, input: SysInput): void {
     file(vfs, `${dir}/subsystem_device`, `0x${sdevice}\n`);
     file(vfs, `${dir}/driver_override`, `${boot.overrides.get(d.address) ?? '(null)'}\n`, 0o644);
     if (d.classCode === '0300') file(vfs, `${dir}/boot_vga`, d.bootVga ? '1\n' : '0\n');
+    file(vfs, `${dir}/resource`, renderResource(layout.get(d.address)));
     if (isBridge(d)) vfs.mkdir(`${dir}/pci_bus`);
     else file(vfs, `${dir}/reset`, '', 0o200);
     link(vfs, `/sys/bus/pci/devices/${d.address}`, dir);
@@ -181,6 +184,7 @@ export function materialise(vfs: Vfs, input: SysInput): void {
 
   // /proc.
   file(vfs, '/proc/cmdline', `${boot.cmdline}\n`);
+  file(vfs, '/proc/iomem', renderIomem(p, layout, boot.framebuffer, boot.drivers));
   file(vfs, '/proc/sys/kernel/random/boot_id', `${input.bootId}\n`);
   file(vfs, '/proc/cpuinfo', cpuinfo(p));
   file(vfs, '/proc/modules', procModules(boot.modules));

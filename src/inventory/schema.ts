@@ -121,6 +121,9 @@ export const Node = z.strictObject({
   iommuPassthrough: z.boolean().default(false).describe("Add iommu=pt to the kernel command line. Default: the cluster's defaults.iommuPassthrough, else false."),
   allowAcsOverride: z.boolean().default(false).describe('Explicit, logged opt-in for boards with badly grouped devices (pcie_acs_override).'),
   allowUnsafeInterrupts: z.boolean().default(false).describe('Explicit, logged opt-in when interrupt remapping is missing (vfio_iommu_type1 allow_unsafe_interrupts).'),
+  console: z.enum(['keep', 'headless']).default('keep').describe(
+    'The boot GPU (boot_vga = 1). "keep": it may go to a VM only when the host has another display device (warned; the plan adds the token that frees the firmware framebuffer, initcall_blacklist=sysfb_init on kernels >= 5.15); with no other display device it is refused. "headless": it may go to a VM and the host console goes dark after early boot (manage the host over SSH or the API).',
+  ),
 }).describe('A PVE node: how to reach it and the host-level state it should be in.');
 export type Node = z.infer<typeof Node>;
 

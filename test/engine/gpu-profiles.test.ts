@@ -4,7 +4,7 @@
  * to a VM. Each case is planned, applied and verified like test/engine/profiles.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { apply, plan } from '../../src/index.js';
+import { apply, plan, verify } from '../../src/index.js';
 import { testFleet, type TestFleet } from '../helpers/fleet.js';
 
 let tf: TestFleet | null = null;
@@ -13,6 +13,74 @@ afterEach(async () => {
   tf = null;
 });
 const fast = { pollMs: 20 };
+
+function solo(profile: string, declare: Record<string, unknown>) {
+  return { clusters: [{ name: 'c', standalone: true, api: false, policy: { reboot: 'needed' }, nodes: [{ name: 'n1', profile, declare }] }] };
+}
+
+async function converge(scenario: unknown) {
+  tf = await testFleet(scenario);
+  const report = await apply(tf.inventory, fast);
+  expect(report.ok, JSON.stringify(report.nodes, null, 1)).toBe(true);
+  const v = await verify(tf.inventory, fast);
+  expect(v.verdict, JSON.stringify(v, null, 1)).toBe('compliant');
+  expect((await plan(tf.inventory, fast)).clusters[0]!.nodes[0]!.steps).toEqual([]);
+  return tf.fleet.host('n1').state;
+}
+
+const GPU_DEVICE = (address: string) => ({ devices: [{ address }] });
+
+describe('the boot GPU by choice', () => {
+  it('a single-GPU host: refused by default, the fix names the setting, nothing written', async () => {
+    tf = await testFleet(solo('single-gpu', GPU_DEVICE('0000:0a:00.0')));
+    const n = (await plan(tf.inventory, fast)).clusters[0]!.nodes[0]!;
+    expect(n.refused).toEqual([expect.objectContaining({ reason: expect.stringMatching(/boot GPU \(boot_vga = 1\) and the host has no other display device/), fix: expect.stringMatching(/"console": "headless"/) })]);
+    expect(n.steps.filter((s) => s.kind === 'write-file')).toEqual([]);
+  });
+
+  it('a single-GPU host with "console": "headless": converges, the next boot carries initcall_blacklist=sysfb_init, BOOTFB is gone, verify is green', async () => {
+    tf = await testFleet(solo('single-gpu', { ...GPU_DEVICE('0000:0a:00.0'), console: 'headless' }));
+    const n = (await plan(tf.inventory, fast)).clusters[0]!.nodes[0]!;
+    expect(n.refused).toEqual([]);
+    expect(n.warnings.map((w) => w.message).join('\n')).toMatch(/host console goes dark/);
+    await tf.close();
+    tf = null;
+    const h = await converge(solo('single-gpu', { ...GPU_DEVICE('0000:0a:00.0'), console: 'headless' }));
+    expect(h.booted.cmdline).toMatch(/\binitcall_blacklist=sysfb_init\b/);
+    expect(h.driverOf('0000:0a:00.0')).toBe('vfio-pci');
+    expect(h.vfs.readOr('/proc/iomem')).not.toMatch(/BOOTFB/);
+    expect(h.vfs.readOr('/etc/modprobe.d/pve-passthrough.conf')).not.toMatch(/^blacklist/m);
+  });
+
+  it('a primary discrete GPU with an iGPU present: planned with a warning and the token, and converges', async () => {
+    tf = await testFleet(solo('primary-dgpu-igpu', GPU_DEVICE('0000:01:00.0')));
+    const n = (await plan(tf.inventory, fast)).clusters[0]!.nodes[0]!;
+    expect(n.refused).toEqual([]);
+    expect(n.warnings.map((w) => w.message).join('\n')).toMatch(/host console moves to 0000:00:02\.0 \(i915\)/);
+    expect(n.steps.some((s) => s.kind === 'write-file' && s.after.includes('initcall_blacklist=sysfb_init'))).toBe(true);
+    await tf.close();
+    tf = null;
+    const h = await converge(solo('primary-dgpu-igpu', GPU_DEVICE('0000:01:00.0')));
+    expect(h.booted.cmdline).toMatch(/\binitcall_blacklist=sysfb_init\b/);
+    expect(h.driverOf('0000:00:02.0')).toBe('i915');
+  });
+});
+
+describe('a firmware framebuffer holding a target BAR', () => {
+  it('verify fails naming the BAR and BOOTFB; the plan adds the token; after apply the BAR is free', async () => {
+    tf = await testFleet(solo('bootfb-claims-bar', GPU_DEVICE('0000:01:00.0')));
+    const before = await verify(tf.inventory, fast);
+    expect(tf.fleet.host('n1').state.vfs.readOr('/proc/iomem')).toMatch(/^    4020000000-40207e8fff : BOOTFB$/m);
+    const check = before.nodes[0]!.checks.find((c) => c.id === 'framebuffer-free:0000:01:00.0');
+    expect(check).toMatchObject({ status: 'fail', message: expect.stringMatching(/^BAR 1 of 0000:01:00\.0 is held by BOOTFB: the VM will fail to start/) });
+    const n = (await plan(tf.inventory, fast)).clusters[0]!.nodes[0]!;
+    expect(n.steps.some((s) => s.kind === 'write-file' && s.after.includes('initcall_blacklist=sysfb_init'))).toBe(true);
+    await tf.close();
+    tf = null;
+    const h = await converge(solo('bootfb-claims-bar', GPU_DEVICE('0000:01:00.0')));
+    expect(h.vfs.readOr('/proc/iomem')).not.toMatch(/BOOTFB/);
+  });
+});
 
 describe('a VM and a mapping aimed at the management NIC', () => {
   const scenario = {

@@ -6,7 +6,10 @@
 import { PCI_ADDRESS } from '../../patterns.js';
 import type { SectionResult } from '../../transport/shell.js';
 import { decideBootLoader } from './boot-loader.js';
+import { framebufferClaims } from './framebuffer.js';
 import { computeHostNeeds } from './host-needs.js';
+import { parseIomem } from './parse-iomem.js';
+import { parsePciResources, type PciBar } from './parse-pci-resource.js';
 import { parseCpuVendor } from './parse-cpu.js';
 import { parseDmesgIommu } from './parse-dmesg-iommu.js';
 import { evaluateGrub, grubInputs } from './grub-defaults.js';
@@ -137,6 +140,12 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
   if (strangers.length > 0) errors.push(`IOMMU groups list devices lspci did not show: ${strangers.slice(0, 10).join(', ')}`);
   if (iommu.active && pci.length > 0 && groups.size === 0) errors.push('the IOMMU is active but no IOMMU groups were listed');
 
+  // Firmware framebuffers over PCI BARs
+  const iomem = safely('iomem', { ranges: [], hidden: false }, errors, () => parseIomem(out('iomem')));
+  if (rc('iomem') !== 0) errors.push('/proc/iomem could not be read');
+  const bars = safely<ReadonlyMap<string, readonly PciBar[]>>('pci-resource', new Map(), errors, () => parsePciResources(out('pci-resource')));
+  const framebuffer = { claims: framebufferClaims(iomem, bars), hidden: iomem.hidden };
+
   // What the host needs
   const netLinks = safely('net-links', new Map<string, string | null>(), errors, () => parseNetLinks(out('net-links')));
   const bridgePorts = safely('bridge-ports', new Map<string, string[]>(), errors, () => parseBridgePorts(out('bridge-ports')));
@@ -192,6 +201,7 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
     modulesLoaded,
     iommu,
     pci,
+    framebuffer,
     hostNeeds,
     bootId,
     failedUnits,

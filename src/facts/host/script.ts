@@ -91,6 +91,8 @@ export function factsSections(_opts: { connectedAddress?: string } = {}): Sectio
     { key: 'ip-route', cmd: cmd(['ip', '-o', 'route', 'show', 'default']) },
     { key: 'lsblk', cmd: cmd(['lsblk', '-n', '-P', '-o', 'NAME,PKNAME,TYPE,FSTYPE,MOUNTPOINT']) },
     { key: 'block-links', cmd: cmd(['readlink', '-f', '/sys/block/*'], { raw: [2] }) },
+    { key: 'iomem', cmd: catFile('/proc/iomem') },
+    { key: 'pci-resource', cmd: cmd(['grep', '-H', '.', '/sys/bus/pci/devices/*/resource'], { raw: [3] }) },
   ];
 }
 

@@ -146,6 +146,18 @@ export interface GrubFacts {
   readonly order: readonly string[];
 }
 
+/** A firmware framebuffer range of /proc/iomem and the PCI BAR it lies on (null: on no BAR). */
+export interface FramebufferClaim {
+  /** BOOTFB (sysfb/simpledrm), efifb, vesafb, simplefb … as /proc/iomem names it. */
+  readonly name: string;
+  /** Lowercase hex without 0x. */
+  readonly start: string;
+  readonly end: string;
+  readonly address: string | null;
+  /** BAR index 0..5, 6 = ROM. */
+  readonly bar: number | null;
+}
+
 export interface HostFacts {
   readonly hostname: string;
   readonly cpuVendor: CpuVendor;
@@ -168,6 +180,8 @@ export interface HostFacts {
   readonly modulesLoaded: readonly string[];
   readonly iommu: IommuState;
   readonly pci: readonly PciDevice[];
+  /** Firmware framebuffers from /proc/iomem and the BARs they hold; `hidden`: iomem showed only zero addresses. */
+  readonly framebuffer: { readonly claims: readonly FramebufferClaim[]; readonly hidden: boolean };
   /** BDF -> why the host cannot give this device away. */
   readonly hostNeeds: Readonly<Record<string, readonly HostNeedReason[]>>;
   readonly bootId: string;

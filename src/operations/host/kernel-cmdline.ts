@@ -23,9 +23,10 @@
  */
 import { KERNEL_PARAM } from '../../patterns.js';
 import type { HostFacts } from '../../facts/host/types.js';
-import type { Node } from '../../inventory/schema.js';
+import type { Device, Node } from '../../inventory/schema.js';
 import type { Refusal, Warning } from '../types.js';
 import { firstLine, splitCmdline, tokenKey } from './cmdline-tokens.js';
+import { ineffectiveFramebufferTokens, wantedFramebufferToken } from './framebuffer.js';
 import type { FileChange, ModuleResult } from './file-change.js';
 import { evaluateGrub, grubCmdlineText, grubInputs } from '../../facts/host/grub-defaults.js';
 import { INTEL_IOMMU_DEFAULT_ON, kernelBelow } from './kernel-version.js';
@@ -45,7 +46,14 @@ export interface DesiredTokens {
   readonly warnings: readonly Warning[];
 }
 
-export function desiredCmdlineTokens(node: Node, facts: HostFacts, hasDevices: boolean): DesiredTokens {
+/**
+ * `planned`: the node's devices that passed the safety checks (true/false:
+ * all declared devices / none), for the IOMMU token and the framebuffer
+ * token (framebuffer.ts).
+ */
+export function desiredCmdlineTokens(node: Node, facts: HostFacts, planned: boolean | readonly Device[]): DesiredTokens {
+  const devices = planned === true ? node.devices : planned === false ? [] : planned;
+  const hasDevices = planned === true || devices.length > 0;
   const tokens: string[] = [];
   const refused: Refusal[] = [];
   const warnings: Warning[] = [];
@@ -73,6 +81,9 @@ export function desiredCmdlineTokens(node: Node, facts: HostFacts, hasDevices: b
       add(p);
     }
   }
+  const fb = hasDevices ? wantedFramebufferToken(devices, facts, ownedCmdlineTokens(facts)) : null;
+  if (fb) add(fb);
+  warnings.push(...ineffectiveFramebufferTokens(node, facts, configuredCmdline(facts) ?? []));
   return { tokens, refused, warnings };
 }
 
@@ -114,8 +125,8 @@ export interface CmdlinePlan extends ModuleResult {
   readonly ledger: readonly string[];
 }
 
-export function planKernelCmdline(node: Node, facts: HostFacts, hasDevices: boolean): CmdlinePlan {
-  const want = desiredCmdlineTokens(node, facts, hasDevices);
+export function planKernelCmdline(node: Node, facts: HostFacts, planned: boolean | readonly Device[]): CmdlinePlan {
+  const want = desiredCmdlineTokens(node, facts, planned);
   const refused = [...want.refused];
   const warnings = [...want.warnings];
   const blocking: Refusal[] = [];

@@ -57,7 +57,7 @@ export function planHost(node: Node, rawFacts: HostFacts, opts: PlanHostOptions 
   const planned = node.devices.filter((d) => !safety.refusedAddresses.has(d.address));
   const hasDevices = planned.length > 0;
 
-  const cmdline = planKernelCmdline(node, facts, hasDevices);
+  const cmdline = planKernelCmdline(node, facts, planned);
   if (cmdline.blocking.length) {
     return {
       steps: [],

@@ -25,6 +25,7 @@ import type { Refusal, Warning } from '../types.js';
 import { splitCmdline } from './cmdline-tokens.js';
 import { type Binding, coveredAddresses, findPci, functionsOf, isRefusal, resolveBinding, slotOf } from './driver-binding.js';
 import { parseKernelRelease } from './kernel-version.js';
+import { consoleDecision } from './console.js';
 import { normalizeModule } from './vfio-modules.js';
 
 export interface SafetyResult {
@@ -149,9 +150,16 @@ export function checkDevice(node: Node, device: Device, facts: HostFacts, covere
     const ids = new Set(fns.map((f) => f.id));
     for (const p of facts.pci) if (ids.has(p.id) && !atRisk.has(p.address)) atRisk.set(p.address, `shares its vendor:device id (ids= binding)`);
   }
+  // The boot GPU among the device's own functions: allowed by the console setting (console.ts).
+  const bootGpu = fns.find((f) => f.bootVga);
+  const console = bootGpu ? consoleDecision(node, bootGpu, fns, facts, covered) : null;
+  if (console?.refusal) refusals.push(console.refusal);
+  if (console?.warning) warnings.push(console.warning);
+  const consoleGiven = console !== null && console.refusal === undefined;
+
   // One entry per device: what the host uses it for (each kind once) and the first piece of evidence.
   const needs = [...atRisk].flatMap(([addr, how]) => {
-    const reasons = facts.hostNeeds[addr] ?? [];
+    const reasons = (facts.hostNeeds[addr] ?? []).filter((r) => !(r.kind === 'boot-console' && addr === bootGpu?.address));
     return reasons.length === 0 ? [] : [`${addr} (${how}) ${describeHostNeeds(reasons)}`];
   });
   if (needs.length) {
@@ -183,7 +191,7 @@ export function checkDevice(node: Node, device: Device, facts: HostFacts, covere
 
   for (const b of device.blacklist) {
     const vga = facts.pci.find((p) => p.bootVga && [p.driver, ...p.modules].some((m) => m !== null && normalizeModule(m) === normalizeModule(b)));
-    if (vga) refusals.push({ subject, reason: `blacklisting ${b} would take the driver of the boot console GPU ${vga.address}`, fix: `remove ${b} from "blacklist" (softdep is the default and is enough)` });
+    if (vga && !(consoleGiven && vga.address === bootGpu!.address)) refusals.push({ subject, reason: `blacklisting ${b} would take the driver of the boot console GPU ${vga.address}`, fix: `remove ${b} from "blacklist" (softdep is the default and is enough)` });
   }
 
   for (const f of fns) {
@@ -229,6 +237,12 @@ export function checkSafety(node: Node, facts: HostFacts): SafetyResult {
     warnings: [...n.warnings, ...warnings],
     unsafeInterrupts: n.unsafeInterrupts,
   };
+}
+
+/** The declared devices that pass the safety checks. */
+export function plannedDevices(node: Node, facts: HostFacts): Device[] {
+  const refused = checkSafety(node, facts).refusedAddresses;
+  return node.devices.filter((d) => !refused.has(d.address));
 }
 
 /** A device that reaches a VM another way than the node's `devices`: a raw hostpci entry or a mapping entry. */

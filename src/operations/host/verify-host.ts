@@ -9,6 +9,7 @@
  *   device-bound:<bdf>    every passed function has driver vfio-pci, or none
  *   group-isolated:<bdf>  no other endpoint in the IOMMU group (functions of the slot, bridges and declared devices are fine)
  *   sibling-kept:<bdf>    an undeclared twin (same vendor:device) kept its host driver
+ *   framebuffer-free:<bdf> no BOOTFB/efifb/vesafb range of /proc/iomem lies on a BAR of a passed display function
  *   config-applied        planHost would produce no steps
  *   reboot-pending        configured state equals the running one (fail = a reboot is pending)
  *   modules-load-ok       systemd-modules-load.service has not failed
@@ -22,7 +23,8 @@ import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './drive
 import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
 import { MODPROBE_FILE, MODULES_LOAD_FILE } from './paths.js';
 import { planHost } from './plan-host.js';
-import { checkSafety, groupIntruders } from './safety.js';
+import { claimsOn, framebufferToken, isDisplay } from './framebuffer.js';
+import { checkSafety, groupIntruders, plannedDevices } from './safety.js';
 import { normalizeModule, VFIO_MODULES } from './vfio-modules.js';
 
 const MAX_EVIDENCE = 400;
@@ -58,7 +60,7 @@ export function rebootPendingReasons(node: Node, facts: HostFacts): string[] {
   const configured = configuredCmdline(facts);
   if (configured) {
     const conf = new Set(configured);
-    const want = desiredCmdlineTokens(node, facts, node.devices.length > 0).tokens;
+    const want = desiredCmdlineTokens(node, facts, plannedDevices(node, facts)).tokens;
     // The tokens the tool itself may write are always compared: a removed one may still be running.
     for (const t of new Set([...want, ...ownedCmdlineTokens(facts), 'intel_iommu=on', 'iommu=pt'])) {
       if (conf.has(t) && !running.has(t)) reasons.push(`cmdline token ${t} is configured but missing from /proc/cmdline`);
@@ -95,7 +97,7 @@ export function verifyHost(node: Node, facts: HostFacts): Check[] {
         : { id: 'interrupt-remapping', status: 'na', message: 'no dmesg evidence either way' });
 
   const running = splitCmdline(facts.procCmdline);
-  for (const t of desiredCmdlineTokens(node, facts, hasDevices).tokens) {
+  for (const t of desiredCmdlineTokens(node, facts, plannedDevices(node, facts)).tokens) {
     const ok = running.includes(t);
     checks.push({ id: `cmdline-token:${t}`, status: ok ? 'pass' : 'fail', message: ok ? `${t} is on the running command line` : `${t} missing from /proc/cmdline`, evidence: clip(facts.procCmdline.trim()) });
   }
@@ -133,6 +135,19 @@ export function verifyHost(node: Node, facts: HostFacts): Check[] {
         message: intruders.length ? `IOMMU group ${own.iommuGroup} also holds ${intruders.map((p) => p.address).join(', ')}` : `IOMMU group ${own.iommuGroup} holds only this slot (${slotOf(d.address)}), bridges or declared devices`,
         evidence: clip(`/sys/kernel/iommu_groups/${own.iommuGroup}/devices: ${members.join(' ')}`),
       });
+    }
+    for (const f of fns) {
+      const claims = claimsOn(facts, f.address);
+      if (!isDisplay(f) && claims.length === 0) continue;
+      const id = `framebuffer-free:${f.address}`;
+      if (facts.framebuffer.hidden) {
+        checks.push({ id, status: 'na', message: '/proc/iomem showed no addresses (read without CAP_SYS_ADMIN)' });
+      } else if (claims.length) {
+        const c = claims[0]!;
+        checks.push({ id, status: 'fail', message: `BAR ${c.bar} of ${f.address} is held by ${c.name}: the VM will fail to start (BAR ${c.bar}: can't reserve); ${framebufferToken(facts)} frees it at the next boot`, evidence: `/proc/iomem: ${c.start}-${c.end} : ${c.name}` });
+      } else {
+        checks.push({ id, status: 'pass', message: 'no firmware framebuffer holds its BARs', evidence: `/proc/iomem: ${facts.framebuffer.claims.map((c) => `${c.start}-${c.end} : ${c.name}`).join(', ') || 'no BOOTFB/efifb/vesafb/simplefb range'}` });
+      }
     }
     for (const t of twinsOf(d, facts, covered)) {
       const status = t.driver === 'vfio-pci' ? 'fail' : t.driver === null ? 'na' : 'pass';

@@ -15,6 +15,7 @@ describe('factsSections', () => {
       'dir:/etc/modules-load.d', 'dir:/run/modules-load.d', 'dir:/usr/local/lib/modules-load.d', 'dir:/usr/lib/modules-load.d', 'dir:/lib/modules-load.d',
       'modules-conf-link', 'stat', 'proc-cmdline', 'boot-id', 'iommu-class', 'acpi-dmar', 'acpi-ivrs', 'iommu-groups', 'lspci', 'pci-sysfs',
       'modules', 'dmesg', 'failed-units', 'net-links', 'bridge-ports', 'bond-slaves', 'ip-addr', 'ip-route', 'lsblk', 'block-links',
+      'iomem', 'pci-resource',
     ]);
   });
 
@@ -31,6 +32,8 @@ describe('factsSections', () => {
     ['modules-conf-link', "'readlink' '-f' '/etc/modules-load.d/modules.conf'"],
     ['lsblk', "'lsblk' '-n' '-P' '-o' 'NAME,PKNAME,TYPE,FSTYPE,MOUNTPOINT'"],
     ['block-links', "'readlink' '-f' /sys/block/*"],
+    ['iomem', "'cat' '/proc/iomem'"],
+    ['pci-resource', "'grep' '-H' '.' /sys/bus/pci/devices/*/resource"],
   ])('renders %s in the dialect', (key, expected) => {
     expect(byKey.get(key)).toBe(expected);
   });

@@ -86,6 +86,7 @@ export function pve9IntelGrub(o: FactsOverrides = {}): HostFacts {
       evidence: ['DMAR: Host address width 39', 'DMAR-IR: Enabled IRQ remapping in x2apic mode', 'iommu: Default domain type: Translated'],
     },
     pci: [IGPU, ROOT_PORT, GPU, GPU_AUDIO, MGMT_NIC, NVME],
+    framebuffer: { claims: [], hidden: false },
     hostNeeds: {
       '0000:03:00.0': [{ kind: 'management-network', iface: 'vmbr0', detail: 'vmbr0 -> eno1 holds 192.168.1.10, default route' }],
       '0000:04:00.0': [{ kind: 'root-disk', detail: 'nvme0n1 holds / (pve-root, LVM2_member)' }],

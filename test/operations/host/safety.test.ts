@@ -43,7 +43,8 @@ describe('device refusals', () => {
     ['bridge', [{ address: '0000:00:01.0' }], pve9IntelGrub(), /is a bridge/],
     ['management NIC itself', [{ address: '0000:03:00.0' }], pve9IntelGrub(), /0000:03:00.0 \(a function of the device\) carries the management network \(interface vmbr0: vmbr0 -> eno1/],
     ['root disk', [{ address: '0000:04:00.0' }], pve9IntelGrub(), /carries the root\/boot disk \(/],
-    ['boot console', [{ address: '0000:00:02.0' }], pve9IntelGrub(), /carries the boot console \(boot_vga = 1/],
+    ['boot console, no other display', [{ address: '0000:00:02.0' }], pve9IntelGrub({ pci: pve9IntelGrub().pci.filter((p) => p.address !== '0000:01:00.0') }), /it is the boot GPU \(boot_vga = 1\) and the host has no other display device/],
+    ['boot console in the group', [gpu], pve9IntelGrub({ pci: pve9IntelGrub().pci.map((p) => (p.address === '0000:00:02.0' ? { ...p, iommuGroup: 14 } : p)) }), /0000:00:02.0 \(in its IOMMU group 14\) carries the boot console \(boot_vga = 1/],
     ['mgmt NIC in the GPU group', [gpu], pve9IntelGrub({ pci: pve9IntelGrub().pci.map((p) => (p.address === MGMT_NIC.address ? { ...p, iommuGroup: 14 } : p)) }), /0000:03:00.0 \(in its IOMMU group 14\) carries the management network/],
     ['blacklisting the boot VGA driver', [{ address: '0000:01:00.0', blacklist: ['i915'] }], pve9IntelGrub(), /boot console GPU 0000:00:02.0/],
   ])('%s', (_n, devices, facts, reason) => {

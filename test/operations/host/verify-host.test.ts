@@ -25,6 +25,7 @@ describe('verifyHost', () => {
       'device-bound:0000:01:00.0': 'pass',
       'device-bound:0000:01:00.1': 'pass',
       'group-isolated:0000:01:00.0': 'pass',
+      'framebuffer-free:0000:01:00.0': 'pass',
       'config-applied': 'pass',
       'reboot-pending': 'pass',
       'modules-load-ok': 'pass',
