@@ -96,6 +96,7 @@ export function buildProgram(): Command {
   selection(program.command('rollback'))
     .description("restore a node's files from a run's backups, refresh, and reboot under the policy")
     .option('--run <id>', 'the run to undo (default: the newest on that node)')
+    .option('--force', 'also restore files changed since that run (their current content is backed up first)')
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
     .action((o) => exit(import('./commands/rollback.js').then((m) => m.rollbackCommand(o))));

@@ -14,11 +14,11 @@ import type { Check } from '../operations/types.js';
 import { verifyHost } from '../operations/host/verify-host.js';
 import { withContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
-import { applyHostSteps, withNodeLock } from './host-apply.js';
-import { planWith, readFacts } from './plan.js';
+import { applyHostSteps, describeChange, withNodeLock } from './host-apply.js';
+import { planFromFacts, planWith, readFacts } from './plan.js';
 import { factsFingerprint } from '../facts/host/gather.js';
 import { RebootGate } from './reboot-gate.js';
-import { replanSaved } from './saved-plan.js';
+import { nodeDifferences, PLAN_VS_NOW, replanSaved } from './saved-plan.js';
 import { leasesFor, type RunLease } from './lease.js';
 import { applyClusterVms } from './apply-vms.js';
 import type { ApplyNodeResult, ApplyReport, ApplyVmResult, ClusterPlan, NodePlan, Plan } from './types.js';
@@ -131,6 +131,28 @@ async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPla
   }
 }
 
+/**
+ * Under the node lock, before anything is written: read the facts again and
+ * plan the node again; anything that changed since the plan (another run,
+ * an operator) refuses the node, with the file diff. applyHostSteps then
+ * checks each target's bytes against the plan (compare-and-swap).
+ */
+async function assertUnchangedSincePlan(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan): Promise<void> {
+  const facts = await readFacts(ctx, cluster, node);
+  const problems: string[] = [];
+  for (const s of np.steps) {
+    if (s.kind !== 'write-file' && s.kind !== 'remove-file') continue;
+    const now = facts.files[s.path]?.content ?? null;
+    if (now !== s.before) problems.push(`${s.path}: ${describeChange(s.before, now)}`);
+  }
+  if (problems.length === 0) problems.push(...nodeDifferences(np, planFromFacts(ctx, cluster, node, facts), PLAN_VS_NOW));
+  if (problems.length > 0) {
+    throw new SafetyError('E_CHANGED_SINCE_PLAN', `changed since the plan, so nothing was written on this node: ${problems.join('; ')}`, {
+      node: node.name, step: 'compare-and-swap', fix: 'someone else changed the node: run plan again, review it, then apply',
+    });
+  }
+}
+
 function skipped(np: NodePlan, message: string): ApplyNodeResult {
   return { cluster: np.cluster, node: np.node, outcome: 'skipped', stepsDone: 0, rebooted: false, message, checks: [] };
 }
@@ -159,6 +181,7 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     const writeAndRefresh = async () => {
       if (fileAndRefresh.length === 0) return;
       await withNodeLock(host, async () => {
+        await assertUnchangedSincePlan(ctx, cluster, node, np);
         const r = await applyHostSteps(host, fileAndRefresh, { runId: ctx.runId, now: ctx.now, signal: ctx.signal, onStep: (m) => emit('step', m) });
         stepsDone += r.stepsDone;
       });

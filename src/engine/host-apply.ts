@@ -1,15 +1,20 @@
 /**
  * Executing one node's file steps and refreshes, with a backup and a manifest
- * for every change. A failed refresh restores every file this run changed on
- * the node, runs the refresh again to match, and stops before any reboot.
+ * for every change. Compare-and-swap: before anything is written, every
+ * target is copied on the host (its actual bytes, mode and owner) and the
+ * copy's hash must equal the plan's `before`; otherwise the node is refused
+ * ("changed since the plan", with a diff) and nothing is written. Restores
+ * copy those backups back on the host, byte for byte. A failed refresh
+ * restores every file this run changed on the node, runs the refresh again
+ * to match, and stops before any reboot.
  * Live-bind steps run last, once the persistent configuration is in place:
  * `modprobe vfio-pci`, then per function driver_override, unbind, bind.
  */
-import { createHash } from 'node:crypto';
-import { RemoteCommandError } from '../errors.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { RemoteCommandError, SafetyError } from '../errors.js';
 import { PCI_ADDRESS, MODULE_NAME } from '../patterns.js';
 import type { HostStep } from '../operations/types.js';
-import { all, atomicWrite, backupPathFor, cmd, releaseLock, removeFile, render, STATE_DIR, takeLock, UnsafeArgumentError, type Script } from '../transport/shell.js';
+import { all, atomicWrite, backupPathFor, batch, cmd, hashFile, parseBatch, releaseLock, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, takeLock, UnsafeArgumentError, type Script } from '../transport/shell.js';
 import type { RemoteHost } from '../transport/types.js';
 
 export interface ManifestEntry {
@@ -41,7 +46,7 @@ export function manifestPath(runId: string): string {
   return `${STATE_DIR}/backups/${runId}/manifest.json`;
 }
 
-const sha = (s: string | null): string | null => (s === null ? null : createHash('sha256').update(s).digest('hex'));
+const sha = (s: string | null): string | null => (s === null ? null : createHash('sha256').update(s, 'utf8').digest('hex'));
 
 export interface HostApplyOptions {
   readonly runId: string;
@@ -82,32 +87,35 @@ export async function withNodeLock<T>(host: RemoteHost, fn: () => Promise<T>): P
   }
 }
 
-/** Writes and refreshes (everything but the reboot). */
+type FileStep = Extract<HostStep, { kind: 'write-file' | 'remove-file' }>;
+
+/** Writes and refreshes (everything but the reboot). Call under the node lock. */
 export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[], o: HostApplyOptions): Promise<HostApplyResult> {
   const manifest: Manifest = { version: 1, runId: o.runId, node: host.node, createdAt: o.now().toISOString(), files: [] };
-  const written: Extract<HostStep, { kind: 'write-file' | 'remove-file' }>[] = [];
   let done = 0;
-  const fileSteps = steps.filter((s): s is Extract<HostStep, { kind: 'write-file' | 'remove-file' }> => s.kind === 'write-file' || s.kind === 'remove-file');
+  const fileSteps = steps.filter((s): s is FileStep => s.kind === 'write-file' || s.kind === 'remove-file');
   const refreshes = steps.filter((s): s is Extract<HostStep, { kind: 'refresh' }> => s.kind === 'refresh');
 
+  // Compare-and-swap: every target is backed up and checked before the first write.
+  const snapshots = await snapshotTargets(host, fileSteps, o.runId);
+  const writeManifest = () => run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', `${JSON.stringify(manifest, null, 1)}\n`);
   try {
     for (const step of fileSteps) {
       if (o.signal?.aborted) throw abortError(host.node);
-      const existed = step.before !== null;
-      const backup = existed ? backupPathFor(o.runId, step.path) : null;
+      const snap = snapshots.get(step.path)!;
+      const existed = snap.sha256 !== null;
       if (step.kind === 'write-file') {
         o.onStep?.(`write ${step.path}`);
-        const entry: ManifestEntry = { path: step.path, existed, backup, sha256Before: sha(step.before), sha256After: sha(step.after), mode: step.mode, uid: step.uid, gid: step.gid };
+        const entry: ManifestEntry = { path: step.path, existed, backup: snap.backup, sha256Before: snap.sha256, sha256After: sha(step.after), mode: step.mode, uid: step.uid, gid: step.gid };
         try {
-          await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, backupTo: backup ?? undefined }), `write ${step.path}`, step.after);
+          await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid }), `write ${step.path}`, step.after);
         } catch (err) {
           if (!(err instanceof RemoteCommandError) || err.exitCode !== null) throw err;
           // The connection dropped mid-write. The write form never leaves the target partial: say which version it is.
           const version = await versionOnDisk(host, step);
           if (version === 'new') {
             manifest.files.push(entry);
-            written.push(step);
-            await run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', `${JSON.stringify(manifest, null, 1)}\n`).catch(() => undefined);
+            await writeManifest().catch(() => undefined);
           }
           const state = version === 'new' ? 'the write had completed (new version)' : version === 'old' ? 'it is unchanged (the old version)' : 'its state could not be read back: check it by hand';
           throw new RemoteCommandError(`${err.message}; ${step.path} is never left partial: ${state}`, null, err.stderr, { node: host.node, step: `write ${step.path}`, fix: 'check why the SSH connection to the node dropped' });
@@ -115,21 +123,20 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
         manifest.files.push(entry);
       } else {
         o.onStep?.(`remove ${step.path}`);
-        await run(host, removeFile(step.path, backup ?? undefined), `remove ${step.path}`);
-        manifest.files.push({ path: step.path, existed, backup, sha256Before: sha(step.before), sha256After: null, mode: '0644', uid: 0, gid: 0 });
+        await run(host, removeFile(step.path), `remove ${step.path}`);
+        manifest.files.push({ path: step.path, existed, backup: snap.backup, sha256Before: snap.sha256, sha256After: null, mode: '0644', uid: 0, gid: 0 });
       }
-      written.push(step);
       done++;
       // The manifest is rewritten after every file, so an interrupted run can still be rolled back.
-      await run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', `${JSON.stringify(manifest, null, 1)}\n`);
+      await writeManifest();
     }
   } catch (err) {
     // Some files written and no refresh run is a half-done state a re-run cannot see: put back what this run wrote.
-    if (written.length > 0 && err instanceof Error) {
-      const restored = await restoreWritten(host, written).then(() => true, () => false);
+    if (manifest.files.length > 0 && err instanceof Error) {
+      const restored = await restoreFromManifest(host, manifest.files).then(() => true, () => false);
       err.message += restored
-        ? `; the ${written.length} file(s) this run had written on the node were restored from their backups`
-        : `; restoring the ${written.length} file(s) this run had written FAILED: run \`pve-passthrough rollback --node ${host.node} --run ${o.runId}\``;
+        ? `; the ${manifest.files.length} file(s) this run had written on the node were restored from their backups`
+        : `; restoring the ${manifest.files.length} file(s) this run had written FAILED: run \`pve-passthrough rollback --node ${host.node} --run ${o.runId}\``;
     }
     throw err;
   }
@@ -142,7 +149,7 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
       refreshed.push(step);
       done++;
     } catch (err) {
-      await restoreWritten(host, written);
+      await restoreFromManifest(host, manifest.files);
       // Match the boot files to the restored configuration again.
       for (const r of refreshes) {
         await run(host, render(cmd(REFRESH_ARGV[r.command])) as Script, `${REFRESH_ARGV[r.command].join(' ')} (after restore)`).catch(() => undefined);
@@ -219,17 +226,93 @@ export function giveBackScript(address: string, driver: string): Script {
   );
 }
 
-async function restoreWritten(host: RemoteHost, written: readonly Extract<HostStep, { kind: 'write-file' | 'remove-file' }>[]): Promise<void> {
-  for (const step of [...written].reverse()) {
-    if (step.before === null) {
-      await run(host, removeFile(step.path), `restore ${step.path}`);
-    } else {
-      const mode = step.kind === 'write-file' ? step.mode : '0644';
-      const uid = step.kind === 'write-file' ? step.uid : 0;
-      const gid = step.kind === 'write-file' ? step.gid : 0;
-      await run(host, atomicWrite(step.path, { mode, uid, gid }), `restore ${step.path}`, step.before);
-    }
+/**
+ * Put back what a run changed, newest first, from the backups on the host:
+ * byte for byte (cp -p of the backup), or removed when it did not exist.
+ */
+export async function restoreFromManifest(host: RemoteHost, files: readonly ManifestEntry[]): Promise<void> {
+  for (const f of [...files].reverse()) {
+    if (f.existed && f.backup) await run(host, restoreFromBackup(f.path, f.backup), `restore ${f.path}`);
+    else await run(host, removeFile(f.path), `restore ${f.path}`);
   }
+}
+
+/** sha256 of a file's bytes on the host; null when it does not exist. */
+export async function hashOnHost(host: RemoteHost, path: string): Promise<string | null> {
+  const r = await host.exec(hashFile(path));
+  if (r.code === 0) {
+    const h = /^([0-9a-f]{64})\s/.exec(r.stdout)?.[1];
+    if (h) return h;
+  }
+  if (r.code === 1) return null;
+  throw new RemoteCommandError(`sha256sum ${path} failed (exit ${r.code ?? 'none: connection lost'})`, r.code, r.stderr, { node: host.node, step: `hash ${path}` });
+}
+
+interface Snapshot {
+  readonly backup: string | null;
+  /** Hash of the backup's bytes (= the target's when it was copied); null: the target did not exist. */
+  readonly sha256: string | null;
+}
+
+/**
+ * Back up every target on the host and check it against the plan's `before`.
+ * Any difference refuses the node before anything is written, showing a diff.
+ */
+async function snapshotTargets(host: RemoteHost, steps: readonly FileStep[], runId: string): Promise<Map<string, Snapshot>> {
+  const out = new Map<string, Snapshot>();
+  const changed: FileStep[] = [];
+  for (const step of steps) {
+    let snap: Snapshot = { backup: null, sha256: null };
+    if (step.before === null) {
+      const h = await hashOnHost(host, step.path);
+      if (h !== null) changed.push(step);
+    } else {
+      const backup = backupPathFor(runId, step.path);
+      const r = await host.exec(snapshotFile(step.path, backup));
+      const h = r.code === 0 ? /^([0-9a-f]{64})\s/.exec(r.stdout)?.[1] : undefined;
+      if (h) snap = { backup, sha256: h };
+      else if (!(r.code === 1 && r.stdout === '' && r.stderr === '')) {
+        throw new RemoteCommandError(`backup of ${step.path} failed (exit ${r.code ?? 'none: connection lost'}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`, r.code, r.stderr, { node: host.node, step: `backup ${step.path}`, fix: 'check free space and permissions under /var/lib/pve-passthrough on the node' });
+      }
+      if (snap.sha256 !== sha(step.before)) changed.push(step);
+    }
+    out.set(step.path, snap);
+  }
+  if (changed.length > 0) {
+    const details: string[] = [];
+    for (const step of changed) details.push(`${step.path}: ${describeChange(step.before, await readText(host, step.path))}`);
+    throw new SafetyError('E_CHANGED_SINCE_PLAN', `changed since the plan, so nothing was written on this node: ${details.join('; ')}`, {
+      node: host.node, step: 'compare-and-swap', fix: 'someone else changed the node: run plan again, review it, then apply',
+    });
+  }
+  return out;
+}
+
+async function readText(host: RemoteHost, path: string): Promise<string | null> {
+  const nonce = randomBytes(8).toString('hex');
+  const r = await host.exec(batch([{ key: 'file', cmd: cmd(['cat', path]) }], nonce));
+  const sec = parseBatch(r.stdout, nonce).get('file');
+  return sec && sec.rc === 0 ? sec.output : null;
+}
+
+/** The difference between the plan's `before` and what is there now, for a person. */
+export function describeChange(planned: string | null, now: string | null): string {
+  if (planned === null && now === null) return 'unchanged';
+  if (now === null) return 'the plan expected the file, now it is gone';
+  if (planned === null) return `the plan expected no file, now there is one: ${lineDiff('', now)}`;
+  if (planned === now) return 'its bytes are not the UTF-8 text the plan was made from (non-UTF-8 content), so the tool will not rewrite it';
+  if (planned.split('\n').sort().join('\n') === now.split('\n').sort().join('\n')) return 'diff: the same lines in another order';
+  if (planned.replace(/\n$/, '') === now.replace(/\n$/, '')) return 'diff: only the final newline differs';
+  return lineDiff(planned, now);
+}
+
+/** Lines only in `a` (-) and only in `b` (+), at most 8 shown. */
+function lineDiff(a: string, b: string): string {
+  const la = a === '' ? [] : a.replace(/\n$/, '').split('\n');
+  const lb = b === '' ? [] : b.replace(/\n$/, '').split('\n');
+  const lines = [...la.filter((l) => !lb.includes(l)).map((l) => `-${l}`), ...lb.filter((l) => !la.includes(l)).map((l) => `+${l}`)];
+  const shown = lines.slice(0, 8).map((l) => JSON.stringify(l.length > 120 ? `${l.slice(0, 117)}…` : l));
+  return `diff: ${shown.join(' ')}${lines.length > 8 ? ` … (${lines.length - 8} more)` : ''}`;
 }
 
 /** Which version of a file whose write was cut off is on disk now, by checksum. */

@@ -4,15 +4,13 @@
  * same policy as apply. The rollback is itself a run with its own backups, so
  * it can be undone the same way.
  */
-import { createHash } from 'node:crypto';
 import type { Inventory } from '../inventory/schema.js';
 import { InputError, SafetyError } from '../errors.js';
-import type { HostStep } from '../operations/types.js';
 import type { RemoteHost } from '../transport/types.js';
-import { assertRemotePath, batch, cmd, parseBatch, STATE_DIR } from '../transport/shell.js';
+import { assertRemotePath, atomicWrite, backupPathFor, batch, cmd, parseBatch, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, type Script } from '../transport/shell.js';
 import { createContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
-import { applyHostSteps, withNodeLock, type Manifest } from './host-apply.js';
+import { hashOnHost, manifestPath, REFRESH_ARGV, restoreFromManifest, run as runScript, withNodeLock, type Manifest, type ManifestEntry } from './host-apply.js';
 import { readFacts } from './plan.js';
 import { RebootGate } from './reboot-gate.js';
 import type { ApplyNodeResult } from './types.js';
@@ -22,6 +20,8 @@ export interface RollbackOptions extends EngineOptions {
   readonly node: string;
   /** Run id to undo; default: the newest run with a manifest on the node. */
   readonly run?: string;
+  /** Restore files changed since that run too (their current content is backed up first). */
+  readonly force?: boolean;
 }
 
 export interface RollbackReport {
@@ -56,45 +56,86 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
     }
     const manifest = await readManifest(host, restoredRun, ctx.nonce());
     const facts = await readFacts(ctx, cluster, node);
-    const steps: HostStep[] = [];
-    for (const f of manifest.files) {
-      const current = facts.files[f.path]?.content ?? (await readOne(host, f.path, ctx.nonce()));
-      if (f.existed && f.backup) {
-        const content = await readOne(host, assertRemotePath(f.backup), ctx.nonce());
-        if (content === null) throw new SafetyError('E_BACKUP_MISSING', `backup ${f.backup} is missing`, { node: node.name, step: 'rollback' });
-        if (f.sha256Before && createHash('sha256').update(content).digest('hex') !== f.sha256Before) {
-          throw new SafetyError('E_BACKUP_CHECKSUM', `backup ${f.backup} does not match its checksum in the manifest`, { node: node.name, step: 'rollback', fix: 'inspect the backup by hand; nothing was changed' });
-        }
-        if (current === content) files.push({ path: f.path, action: 'unchanged' });
-        else {
-          steps.push({ kind: 'write-file', path: f.path, before: current, after: content, mode: f.mode, uid: f.uid, gid: f.gid, reason: `restore from run ${restoredRun}` });
-          files.push({ path: f.path, action: 'restored' });
-        }
-      } else if (current !== null) {
-        steps.push({ kind: 'remove-file', path: f.path, before: current, reason: `did not exist before run ${restoredRun}` });
-        files.push({ path: f.path, action: 'removed' });
-      } else files.push({ path: f.path, action: 'unchanged' });
-    }
-    if (steps.length > 0) {
-      steps.push({ kind: 'refresh', command: 'update-initramfs', reason: 'match the restored module configuration' });
-      steps.push({ kind: 'refresh', command: facts.bootLoader.proxmoxBootTool ? 'proxmox-boot-tool-refresh' : 'update-grub', reason: 'match the restored kernel command line' });
-    }
+    const refreshes: (keyof typeof REFRESH_ARGV)[] = ['update-initramfs', facts.bootLoader.proxmoxBootTool ? 'proxmox-boot-tool-refresh' : 'update-grub'];
     let stepsDone = 0;
-    if (steps.length > 0) {
-      await withNodeLock(host, async () => {
-        stepsDone = (await applyHostSteps(host, steps, { runId: ctx.runId, now: ctx.now, signal: ctx.signal, onStep: (m) => say('step', m) })).stepsDone;
-      });
-    }
+    await withNodeLock(host, async () => {
+      const run = restoredRun!;
+      const todo: ManifestEntry[] = [];
+      const current = new Map<string, string | null>();
+      const conflicts: string[] = [];
+      for (const f of manifest.files) {
+        // A manifest is data from the host: its paths are checked before any is used.
+        assertRemotePath(f.path);
+        if (f.existed && f.backup !== backupPathFor(run, f.path)) {
+          throw new SafetyError('E_MANIFEST', `the manifest of run ${run} names backup ${JSON.stringify(String(f.backup).slice(0, 120))} for ${f.path}, which is not where that run keeps it`, { node: node.name, step: 'rollback', fix: 'inspect /var/lib/pve-passthrough/backups on the node; nothing was changed' });
+        }
+        if (f.existed) {
+          const h = await hashOnHost(host, f.backup!);
+          if (h === null) throw new SafetyError('E_BACKUP_MISSING', `backup ${f.backup} is missing`, { node: node.name, step: 'rollback' });
+          if (f.sha256Before && h !== f.sha256Before) {
+            throw new SafetyError('E_BACKUP_CHECKSUM', `backup ${f.backup} does not match its checksum in the manifest`, { node: node.name, step: 'rollback', fix: 'inspect the backup by hand; nothing was changed' });
+          }
+        }
+        const now = await hashOnHost(host, f.path);
+        current.set(f.path, now);
+        if (now === (f.existed ? f.sha256Before : null)) {
+          files.push({ path: f.path, action: 'unchanged' });
+          continue;
+        }
+        if (now !== f.sha256After && !o.force) conflicts.push(`${f.path} (${now === null ? 'removed' : 'changed'} since run ${run} wrote it)`);
+        todo.push(f);
+        files.push({ path: f.path, action: f.existed ? 'restored' : 'removed' });
+      }
+      if (conflicts.length > 0) {
+        files.length = 0;
+        throw new SafetyError('E_CHANGED_SINCE_RUN', `refusing to roll back over later changes: ${conflicts.join(', ')}; nothing was restored`, {
+          node: node.name, step: 'rollback', fix: 'look at the file(s) first; rollback --force restores anyway (their current content is kept in this rollback\'s own backup)',
+        });
+      }
+      if (todo.length === 0) return;
+      // The rollback is a run too: what it replaces is backed up on the host first, so it can be undone the same way.
+      const own: Manifest = { version: 1, runId: ctx.runId, node: node.name, createdAt: ctx.now().toISOString(), files: [] };
+      const writeOwn = () => runScript(host, atomicWrite(manifestPath(ctx.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', `${JSON.stringify(own, null, 1)}\n`);
+      try {
+        for (const f of [...todo].reverse()) {
+          say('step', f.existed ? `restore ${f.path}` : `remove ${f.path}`);
+          let backup: string | null = null;
+          let before: string | null = null;
+          if (current.get(f.path) !== null) {
+            backup = backupPathFor(ctx.runId, f.path);
+            const r = await host.exec(snapshotFile(f.path, backup));
+            before = r.code === 0 ? /^([0-9a-f]{64})\s/.exec(r.stdout)?.[1] ?? null : null;
+            if (before === null) throw new SafetyError('E_BACKUP', `could not back up ${f.path} before restoring it: ${r.stderr.trim()}`, { node: node.name, step: 'rollback', fix: 'check free space and permissions under /var/lib/pve-passthrough on the node' });
+          }
+          if (f.existed) await runScript(host, restoreFromBackup(f.path, f.backup!), `restore ${f.path}`);
+          else await runScript(host, removeFile(f.path), `remove ${f.path}`);
+          own.files.push({ path: f.path, existed: backup !== null, backup, sha256Before: before, sha256After: f.existed ? f.sha256Before : null, mode: f.mode, uid: f.uid, gid: f.gid });
+          stepsDone++;
+          await writeOwn();
+        }
+        for (const r of refreshes) {
+          say('step', REFRESH_ARGV[r].join(' '));
+          await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, REFRESH_ARGV[r].join(' '));
+          stepsDone++;
+        }
+      } catch (err) {
+        // Leave the node as it was before this rollback, boot files included.
+        await restoreFromManifest(host, own.files).catch(() => undefined);
+        for (const r of refreshes) await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, `${REFRESH_ARGV[r].join(' ')} (after undoing the rollback)`).catch(() => undefined);
+        throw err;
+      }
+    });
+    const restoredAny = files.some((f) => f.action !== 'unchanged');
     let rebooted = false;
     const policy = ctx.rebootOverride ?? cluster.policy.reboot;
-    if (steps.length > 0 && policy !== 'never') {
+    if (restoredAny && policy !== 'never') {
       const gate = new RebootGate(ctx, cluster);
       await gate.withSlot(node, (m) => say('reboot', m), () => gate.reboot(node, (m) => say('reboot', m)));
       rebooted = true;
     }
-    const message = steps.length === 0 ? `nothing to restore: the files already match run ${restoredRun}'s backups` : `restored ${files.filter((f) => f.action !== 'unchanged').length} file(s) from run ${restoredRun}${rebooted ? ' and rebooted' : '; reboot pending (policy "never")'}`;
+    const message = !restoredAny ? `nothing to restore: the files already match run ${restoredRun}'s backups` : `restored ${files.filter((f) => f.action !== 'unchanged').length} file(s) from run ${restoredRun}${rebooted ? ' and rebooted' : '; reboot pending (policy "never")'}`;
     say('done', message);
-    return { version: 1, runId: ctx.runId, restoredRun, files, result: { ...base, outcome: steps.length ? 'applied' : 'unchanged', stepsDone, rebooted, message, checks: [] } };
+    return { version: 1, runId: ctx.runId, restoredRun, files, result: { ...base, outcome: restoredAny ? 'applied' : 'unchanged', stepsDone, rebooted, message, checks: [] } };
   } catch (err) {
     const error = errorInfo(err, 'rollback');
     say('failed', error.message);

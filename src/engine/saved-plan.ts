@@ -74,21 +74,22 @@ function subject(s: HostStep): string {
   }
 }
 
-function nodeDifferences(a: NodePlan, b: NodePlan): string[] {
+/** Differences between two plans of one node; `label` names the two sides (a saved file and the planner, or the plan and now). */
+export function nodeDifferences(a: NodePlan, b: NodePlan, label: Label = FILE_VS_PLANNER): string[] {
   const out: string[] = [];
   const as = Array.isArray(a.steps) ? a.steps : [];
   for (const [what, x, y] of pair(as, b.steps, subject)) {
-    if (!x) out.push(`the planner makes "${what}", the file does not`);
-    else if (!y) out.push(`the file has "${what}", the planner makes no such step`);
+    if (!x) out.push(`${label.b} makes "${what}", ${label.a} does not`);
+    else if (!y) out.push(`${label.a} has "${what}", ${label.b} makes no such step`);
     else {
       const fields = changedFields(x, y);
-      if (fields.length) out.push(`"${what}" differs in ${fields.map((f) => describeField(f, x, y)).join(', ')}`);
+      if (fields.length) out.push(`"${what}" differs in ${fields.map((f) => describeField(f, x, y, label)).join(', ')}`);
     }
   }
   if (out.length === 0 && as.map(subject).join('\n') !== b.steps.map(subject).join('\n')) out.push('the steps are in a different order');
   const ra = (a.refused ?? []).map((r) => r.subject).sort();
   const rb = b.refused.map((r) => r.subject).sort();
-  if (ra.join('\n') !== rb.join('\n')) out.push(`refused: the file has [${ra.join(', ')}], the planner [${rb.join(', ')}]`);
+  if (ra.join('\n') !== rb.join('\n')) out.push(`refused: ${label.a} has [${ra.join(', ')}], ${label.b} [${rb.join(', ')}]`);
   if (Boolean(a.error) !== Boolean(b.error)) out.push(b.error ? `cannot be planned now (${b.error.message})` : 'could not be planned when the file was made');
   return out;
 }
@@ -125,6 +126,13 @@ function mappingDifferences(a: MappingPlan, b: MappingPlan): string[] {
   return out;
 }
 
+interface Label {
+  readonly a: string;
+  readonly b: string;
+}
+const FILE_VS_PLANNER: Label = { a: 'the file', b: 'the planner' };
+export const PLAN_VS_NOW: Label = { a: 'the plan', b: 'a plan made now' };
+
 function changedFields(x: object, y: object): string[] {
   const rx = x as Record<string, unknown>;
   const ry = y as Record<string, unknown>;
@@ -132,7 +140,7 @@ function changedFields(x: object, y: object): string[] {
 }
 
 /** A field difference; for file content, the first line that differs. */
-function describeField(field: string, x: HostStep, y: HostStep): string {
+function describeField(field: string, x: HostStep, y: HostStep, label: Label): string {
   const a = (x as unknown as Record<string, unknown>)[field];
   const b = (y as unknown as Record<string, unknown>)[field];
   if (typeof a === 'string' && typeof b === 'string' && (a.includes('\n') || b.includes('\n'))) {
@@ -140,9 +148,9 @@ function describeField(field: string, x: HostStep, y: HostStep): string {
     const lb = b.split('\n');
     const i = la.findIndex((l, k) => l !== lb[k]);
     const at = i < 0 ? la.length : i;
-    return `${field} (line ${at + 1}: the file has ${short(JSON.stringify(la[at] ?? '<end>'))}, the planner ${short(JSON.stringify(lb[at] ?? '<end>'))})`;
+    return `${field} (line ${at + 1}: ${label.a} has ${short(JSON.stringify(la[at] ?? '<end>'))}, ${label.b} ${short(JSON.stringify(lb[at] ?? '<end>'))})`;
   }
-  return `${field} (the file has ${short(JSON.stringify(a) ?? 'nothing')}, the planner ${short(JSON.stringify(b) ?? 'nothing')})`;
+  return `${field} (${label.a} has ${short(JSON.stringify(a) ?? 'nothing')}, ${label.b} ${short(JSON.stringify(b) ?? 'nothing')})`;
 }
 
 /** Pairs items of two lists by key, in the order of first appearance; duplicates keep their own entry. */

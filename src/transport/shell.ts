@@ -227,6 +227,35 @@ function backupCmds(path: string, backupTo: string): Cmd[] {
   return [cmd(['mkdir', '-p', dirOf(backupTo)]), cmd(['cp', '-p', path, backupTo])];
 }
 
+/**
+ * The backup, copied on the host so it holds the file's actual bytes, mode
+ * and owner, then hashed there (the caller compares the hash with the plan's
+ * `before`: compare-and-swap). Exit 1 with empty output: the target does not exist.
+ *   test -e <target> && mkdir -p <backupdir> && cp -p <target> <backup> && sha256sum <backup>
+ */
+export function snapshotFile(path: string, backupTo: string): Script {
+  assertRemotePath(path);
+  return all(cmd(['test', '-e', path]), ...backupCmds(path, backupTo), cmd(['sha256sum', backupTo]));
+}
+
+/**
+ * Put a backup's bytes back (byte-exact: no final newline, non-UTF-8 bytes,
+ * mode and owner kept by `cp -p`), atomically through a temporary file:
+ *   mkdir -p <dir> && cp -p <backup> <tmp> && sync <tmp> && mv -f <tmp> <target> && sync <dir>
+ */
+export function restoreFromBackup(path: string, backup: string): Script {
+  assertRemotePath(path);
+  assertRemotePath(backup);
+  const dir = dirOf(path);
+  const tmp = `${dir}/.${path.slice(dir.length + 1)}.pvpt-tmp`;
+  return all(cmd(['mkdir', '-p', dir]), cmd(['cp', '-p', backup, tmp]), cmd(['sync', tmp]), cmd(['mv', '-f', tmp, path]), cmd(['sync', dir]));
+}
+
+/** `sha256sum <file>`; exit 1 (stderr silenced) when it does not exist. */
+export function hashFile(path: string): Script {
+  return render(cmd(['sha256sum', assertRemotePath(path)], { quietErrors: true })) as Script;
+}
+
 /** `mkdir` is atomic: it fails when another run holds the lock. /run is tmpfs, so a reboot clears it. */
 export function takeLock(): Script {
   return render(cmd(['mkdir', LOCK_DIR])) as Script;

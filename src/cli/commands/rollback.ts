@@ -8,6 +8,7 @@ import { canPrompt, confirm } from '../prompt.js';
 export interface RollbackFlags extends GlobalFlags {
   run?: string;
   yes?: boolean;
+  force?: boolean;
 }
 
 export async function rollbackCommand(f: RollbackFlags): Promise<number> {
@@ -20,7 +21,7 @@ export async function rollbackCommand(f: RollbackFlags): Promise<number> {
       if (!(await confirm(`Restore ${node}'s files from run ${f.run ?? '(newest)'} and reboot it under the policy?`))) return EXIT.error;
     }
     session = await openSession(f, 'rollback', Boolean(f.json));
-    const report = await rollback(session.inventory, { ...session.engine, node, cluster: f.cluster?.[0], run: f.run });
+    const report = await rollback(session.inventory, { ...session.engine, node, cluster: f.cluster?.[0], run: f.run, force: Boolean(f.force) });
     session.progress.done();
     const r = report.result;
     const text = f.json
