@@ -15,7 +15,7 @@ import { rollback } from '../../src/engine/rollback.js';
 import { InputError } from '../../src/errors.js';
 import { validateInventory } from '../../src/inventory/load.js';
 import {
-  assertRemotePath, atomicWrite, backupPathFor, batch, cmd, glob, quote, removeFile, render, UnsafeArgumentError, withSudo, type Script,
+  assertRemotePath, atomicWrite, backupPathFor, batch, cmd, glob, hashFile, quote, removeFile, render, restoreFromBackup, snapshotFile, UnsafeArgumentError, withSudo, type Script,
 } from '../../src/transport/shell.js';
 import { startSim } from './harness.js';
 
@@ -73,6 +73,11 @@ describe('shell corpus: every command builder', () => {
     ['atomicWrite backup path', (v) => atomicWrite('/etc/modprobe.d/x.conf', { mode: '0644', uid: 0, gid: 0, backupTo: v })],
     ['atomicWrite mode', (v) => atomicWrite('/etc/modprobe.d/x.conf', { mode: v, uid: 0, gid: 0 })],
     ['removeFile', (v) => removeFile(v)],
+    ['snapshotFile target', (v) => snapshotFile(v, '/var/lib/pve-passthrough/backups/r/etc/modules')],
+    ['snapshotFile backup', (v) => snapshotFile('/etc/modules', v)],
+    ['restoreFromBackup target', (v) => restoreFromBackup(v, '/var/lib/pve-passthrough/backups/r/etc/modules')],
+    ['restoreFromBackup backup', (v) => restoreFromBackup('/etc/modules', v)],
+    ['hashFile', (v) => hashFile(v)],
     ['backupPathFor run id', (v) => backupPathFor(v, '/etc/modules')],
     ['backupPathFor path', (v) => backupPathFor('20261201T000000Z-abcdef', v)],
     ['batch section key', (v) => batch([{ key: v, cmd: cmd(['uname', '-r']) }], 'feedfacecafebeef'), true],
