@@ -3,8 +3,8 @@
  * flags + a profile), selection, progress, the run log, and writing the report
  * to stdout or --output.
  */
-import { writeFile } from 'node:fs/promises';
 import { InputError, PassthroughError, redact } from '../errors.js';
+import { parseFileMode, writeFileAtomic } from '../local-file.js';
 import { loadInventory } from '../inventory/load.js';
 import { inventoryFromFlags } from '../inventory/from-flags.js';
 import { openProfileStore } from '../inventory/profiles.js';
@@ -34,6 +34,8 @@ export interface GlobalFlags {
   json?: boolean;
   format?: string;
   output?: string;
+  /** Octal mode for -o/--output and --out files (default 0600). */
+  outputMode?: string;
   verbose?: boolean;
   quiet?: boolean;
   acceptNewHostKeys?: boolean;
@@ -113,11 +115,22 @@ export async function openSession(f: GlobalFlags, command: string, machineOutput
   return { inventory, secrets, progress, runLog, engine, out, err };
 }
 
-/** The report goes to stdout, or to --output FILE (written whole, then renamed by the OS write). */
+/** The report goes to stdout, or to --output FILE (written atomically, mode 0600 or --output-mode). */
 export async function emitReport(text: string, f: GlobalFlags, secrets?: SecretStore): Promise<void> {
   const safe = secrets ? redact(text, secrets.values()) : text;
-  if (f.output) await writeFile(f.output, safe, { mode: 0o644 });
+  if (f.output) await writeLocalFile(f.output, safe, f);
   else process.stdout.write(safe);
+}
+
+/** A file the user asked for (-o, --out): whole or not at all, mode 0600 unless --output-mode says otherwise. */
+export async function writeLocalFile(path: string, text: string, f: GlobalFlags): Promise<void> {
+  const mode = parseFileMode(f.outputMode, '--output-mode');
+  await writeFileAtomic(path, text, mode !== undefined ? { mode } : {});
+}
+
+/** --json, or --format json: the same thing on every command that has either. */
+export function wantsJson(f: GlobalFlags): boolean {
+  return Boolean(f.json) || f.format === 'json';
 }
 
 /** One clear line on stderr (and a JSON error object on stdout with --json); returns exit 1. */
@@ -126,11 +139,11 @@ export function reportError(err: unknown, f: GlobalFlags, secrets?: SecretStore)
   const s = makeStyle(process.stderr);
   if (err instanceof PassthroughError) {
     process.stderr.write(`${s.red('error:')} ${escapeControl(redact(err.oneLine(), values))}\n`);
-    if (f.json || f.format === 'json') process.stdout.write(`${redact(JSON.stringify({ error: err.toJSON() }, null, 2), values)}\n`);
+    if (wantsJson(f)) process.stdout.write(`${redact(JSON.stringify({ error: err.toJSON() }, null, 2), values)}\n`);
   } else {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`${s.red('error:')} ${escapeControl(redact(msg, values))}\n`);
-    if (f.json || f.format === 'json') process.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message: redact(msg, values) } }, null, 2)}\n`);
+    if (wantsJson(f)) process.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message: redact(msg, values) } }, null, 2)}\n`);
   }
   return EXIT.error;
 }

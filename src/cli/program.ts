@@ -69,8 +69,11 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
   selection(program.command('plan'))
-    .description('show what would change (a diff); changes nothing. Exit 0 nothing to do, 2 changes or refusals pending, 1 error')
-    .option('--out <file>', 'also save the plan as JSON, for `apply --plan`')
+    .description('show what would change (a diff); changes nothing. Exit 0 planned, 1 could not plan; with --detailed-exitcode 2 when changes or refusals are pending')
+    .option('--out <file>', 'also save the plan as JSON, for `apply --plan` (written atomically, mode 0600)')
+    .option('--detailed-exitcode', 'exit 2 when changes or refusals are pending (0 only when there is nothing to do), like terraform plan -detailed-exitcode')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--output-mode <octal>', 'file mode for --out (default 0600)')
     .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
     .action((o: GlobalFlags & { out?: string }) => exit(import('./commands/plan.js').then((m) => m.planCommand(o))));
 
@@ -78,6 +81,7 @@ export function buildProgram(): Command {
     .description('apply the plan: write files with backups, refresh, rolling reboots, verify each node, then VMs. Exit 0 all applied and verified, 1 otherwise')
     .option('--plan <file>', 'apply a saved plan (refused for nodes whose facts changed)')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
     .option('--wait-lease <seconds>', 'when another run holds the cluster\'s lease, wait up to this long for it (default: refuse at once, naming it)')
     .option('--break-lease', 'take over the lease of another run that is still live (asks first; --yes agrees)')
@@ -86,11 +90,13 @@ export function buildProgram(): Command {
   selection(program.command('verify'))
     .description('read-only compliance check. Exit 0 compliant, 2 drift (incl. pending reboot or VM change), 1 could not check')
     .addOption(new Option('--format <format>', 'report format').choices(['table', 'json', 'junit', 'prometheus']).default('table'))
-    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option('-o, --output <file>', 'write the report to a file instead of stdout (atomically: temp file, then rename)')
+    .option('--output-mode <octal>', 'file mode for -o (default 0600; e.g. 0644 for a node_exporter running as another user)')
     .action((o) => exit(import('./commands/verify.js').then((m) => m.verifyCommand(o))));
 
   selection(program.command('devices'))
     .description('list PCI devices per node: ids, driver, IOMMU group, isolation, whether the host needs them; --device X prints an inventory snippet')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action((o) => exit(import('./commands/devices.js').then((m) => m.devicesCommand(o))));
 
   selection(program.command('rollback'))
@@ -98,6 +104,7 @@ export function buildProgram(): Command {
     .option('--run <id>', 'the run to undo (default: the newest on that node)')
     .option('--force', 'also restore files changed since that run (their current content is backed up first)')
     .option('-y, --yes', 'do not ask for confirmation')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
     .action((o) => exit(import('./commands/rollback.js').then((m) => m.rollbackCommand(o))));
 
@@ -110,11 +117,13 @@ export function buildProgram(): Command {
     .option('--token-id <user@realm!id>').option('--token-secret-env <VAR>', 'environment variable holding the token secret')
     .option('--username <user@realm>').option('--password-env <VAR>')
     .action((name: string, o) => exit(import('./commands/profile.js').then((m) => m.profileAdd(name, o))));
-  profile.command('list').option('--json').action((o: { json?: boolean }) => exit(import('./commands/profile.js').then((m) => m.profileList(Boolean(o.json)))));
+  profile.command('list').option('--json', 'same as --format json').addOption(new Option('--format <format>').choices(['text', 'json']).default('text'))
+    .action((o: { json?: boolean; format?: string }) => exit(import('./commands/profile.js').then((m) => m.profileList(Boolean(o.json) || o.format === 'json'))));
   profile.command('remove <name>').action((name: string) => exit(import('./commands/profile.js').then((m) => m.profileRemove(name))));
 
   const runs = program.command('runs').description('local run logs (XDG_STATE_HOME/pve-passthrough/runs)');
-  runs.command('list').option('--json').action((o: { json?: boolean }) => exit(import('./commands/runs.js').then((m) => m.runsList(Boolean(o.json)))));
+  runs.command('list').option('--json', 'same as --format json').addOption(new Option('--format <format>').choices(['text', 'json']).default('text'))
+    .action((o: { json?: boolean; format?: string }) => exit(import('./commands/runs.js').then((m) => m.runsList(Boolean(o.json) || o.format === 'json'))));
   runs.command('show <id>').action((id: string) => exit(import('./commands/runs.js').then((m) => m.runsShow(id))));
 
   program
@@ -126,7 +135,8 @@ export function buildProgram(): Command {
     .option('--token-id <user@realm!id>').option('--token-secret-env <VAR>', 'default PVE_TOKEN_SECRET')
     .option('--username <user@realm>', 'ticket auth (default root@pam)').option('--password-env <VAR>', 'default PVE_PASSWORD')
     .option('--tls-fingerprint <AA:BB:…>').option('--ca <file>').option('--name <cluster>')
-    .option('-o, --output <file>')
+    .option('-o, --output <file>', 'write the inventory to a file (atomically, mode 0600)')
+    .option('--output-mode <octal>', 'file mode for -o (default 0600)')
     .action((o) => exit(import('./commands/discover.js').then((m) => m.discoverCommand(o))));
 
   program

@@ -12,7 +12,7 @@ import type { Cluster, Inventory, Node } from '../inventory/schema.js';
 import { SafetyError } from '../errors.js';
 import type { Check } from '../operations/types.js';
 import { verifyHost } from '../operations/host/verify-host.js';
-import { withContext, type EngineContext, type EngineOptions } from './context.js';
+import { effectiveRebootPolicy, withContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { applyHostSteps, describeChange, withNodeLock } from './host-apply.js';
 import { planFromFacts, planWith, readFacts } from './plan.js';
@@ -85,8 +85,13 @@ async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPla
   };
 
   const withWork = cp.nodes.filter((n) => n.steps.length > 0 || n.refused.length > 0 || n.error);
+  const never = effectiveRebootPolicy(ctx, cluster) === 'never';
   for (const n of cp.nodes.filter((x) => !withWork.includes(x))) {
-    results.set(n.node, { cluster: cluster.name, node: n.node, outcome: 'unchanged', stepsDone: 0, rebooted: false, message: 'nothing to do', checks: [] });
+    const waiting = never && n.rebootReasons.length > 0;
+    results.set(n.node, {
+      cluster: cluster.name, node: n.node, outcome: 'unchanged', stepsDone: 0, rebooted: false, checks: [],
+      ...(waiting ? { rebootPending: true, message: `nothing to write; reboot pending: ${n.rebootReasons.join('; ')}` } : { message: 'nothing to do' }),
+    });
   }
 
   // The run lease, before the first write; released once every node is back, verified, and the VMs are done.
@@ -202,6 +207,12 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     const facts = await readFacts(ctx, cluster, node);
     const checks: Check[] = verifyHost(node, facts);
     const failed = checks.filter((c) => c.status === 'fail');
+    if (failed.length > 0 && effectiveRebootPolicy(ctx, cluster) === 'never' && onlyWaitingForReboot(failed)) {
+      // The user keeps the reboot: the files are right, the running system catches up at the next boot.
+      const pending = failed.find((c) => c.id === 'reboot-pending')!.message;
+      emit('done', `applied; reboot pending (${pending})`);
+      return { ...base, outcome: 'applied', stepsDone, rebooted, rebootPending: true, message: `applied ${stepsDone} step(s); reboot pending: ${pending}`, checks };
+    }
     if (failed.length > 0) {
       const message = `verification failed: ${failed.map((c) => `${c.id} (${c.message})`).join('; ')}`;
       emit('failed', message);
@@ -217,8 +228,20 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
   }
 }
 
+/**
+ * Checks of the running system that a pending reboot explains, as long as
+ * verify itself says a reboot is pending; anything else failing (the written
+ * config, group isolation, a sibling's driver) is a real failure.
+ */
+const WAITS_FOR_REBOOT = /^(reboot-pending|iommu-active|interrupt-remapping|vfio-modules|cmdline-token:.*|device-bound:.*)$/;
+function onlyWaitingForReboot(failed: readonly Check[]): boolean {
+  return failed.some((c) => c.id === 'reboot-pending') && failed.every((c) => WAITS_FOR_REBOOT.test(c.id));
+}
+
 function nextSteps(nodes: readonly ApplyNodeResult[], vms: readonly ApplyVmResult[], runId: string): string[] {
   const next: string[] = [];
+  const waiting = nodes.filter((n) => n.rebootPending);
+  if (waiting.length) next.push(`reboot ${waiting.map((n) => `${n.cluster}/${n.node}`).join(', ')} when it suits you (the reboot policy is "never"), then run verify`);
   for (const n of nodes) {
     if (n.outcome === 'failed') {
       if (n.error?.code === 'E_REBOOT_TIMEOUT') next.push(`${n.cluster}/${n.node}: did not come back from its reboot — check its console/BMC; once it is up, run verify, then apply again`);

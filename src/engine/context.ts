@@ -154,14 +154,46 @@ export function matchTags(resources: readonly Record<string, unknown>[], wanted:
  * input error rather than a silent empty selection.
  */
 export async function resolveSelection(ctx: EngineContext): Promise<void> {
+  checkNames(ctx);
   const tags = ctx.selection.tags;
   if (!tags?.length) return;
+  const seen = new Set<string>();
   await Promise.all(selectedClusters(ctx).map(async (c) => {
     if (ctx.tagged.has(c.name)) return;
     const api = await ctx.conn.api(c);
     if (!api) throw new InputError(`--tag needs the PVE API, and cluster ${c.name} has no api section`, [], { fix: 'add the api section to that cluster, or select with --node / --vm' });
-    ctx.tagged.set(c.name, matchTags(await api.resources('vm'), tags));
+    const resources = await api.resources('vm');
+    for (const r of resources) if (r.type === 'qemu') for (const t of parseTags(r.tags)) seen.add(t);
+    ctx.tagged.set(c.name, matchTags(resources, tags));
   }));
+  if (selectedClusters(ctx).every((c) => selectedNodes(ctx, c).length === 0 && selectedVms(ctx, c).length === 0)) {
+    throw new InputError(`--tag ${tags.join(',')} matches no VM or node of the inventory`, [], {
+      fix: seen.size ? `tags in use: ${[...seen].sort().join(', ')}` : 'no VM of the selected clusters carries a tag',
+    });
+  }
+}
+
+/**
+ * A selection that matches nothing is a mistake, never an empty success
+ * (`verify --node typo` must not say "compliant"). Each name given must exist
+ * in the selected clusters, and together they must leave something to act on.
+ */
+function checkNames(ctx: EngineContext): void {
+  const s = ctx.selection;
+  const list = (xs: readonly (string | number)[]) => xs.join(', ') || '(none)';
+  const all = ctx.inventory.clusters;
+  const badClusters = (s.clusters ?? []).filter((c) => !all.some((x) => x.name === c));
+  if (badClusters.length) throw new InputError(`--cluster ${badClusters.join(',')}: no such cluster in the inventory`, [], { fix: `clusters: ${list(all.map((c) => c.name))}` });
+  const clusters = selectedClusters(ctx);
+  const nodes = clusters.flatMap((c) => c.nodes.map((n) => n.name));
+  const badNodes = (s.nodes ?? []).filter((n) => !nodes.includes(n));
+  if (badNodes.length) throw new InputError(`--node ${badNodes.join(',')}: no such node in ${clusters.length === all.length ? 'the inventory' : `cluster ${list(clusters.map((c) => c.name))}`}`, [], { fix: `nodes: ${list(nodes)}` });
+  const vms = clusters.flatMap((c) => c.vms.map((v) => v.vmid));
+  const badVms = (s.vms ?? []).filter((v) => !vms.includes(v));
+  if (badVms.length) throw new InputError(`--vm ${badVms.join(',')}: no such VM in the inventory${clusters.length === all.length ? '' : `'s cluster ${list(clusters.map((c) => c.name))}`}`, [], { fix: `VMs: ${list(vms)}` });
+  if (!s.tags?.length && clusters.every((c) => selectedNodes(ctx, c).length === 0 && selectedVms(ctx, c).length === 0 && c.mappings.length === 0)) {
+    throw new InputError('the selection matches nothing to act on', [], { fix: `nodes: ${list(nodes)}; VMs: ${list(vms)}` });
+  }
 }
 
 export function inventoryDigest(inv: Inventory): string {

@@ -127,7 +127,8 @@ export function planFromFacts(ctx: Pick<EngineContext, 'rebootOverride'>, cluste
     steps,
     refused: r.refused,
     warnings,
-    rebootReasons: policy === 'never' ? [] : reasons,
+    // Kept under "never" too: apply reports those nodes as waiting for the reboot the user keeps.
+    rebootReasons: reasons,
   };
 }
 

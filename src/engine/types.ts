@@ -140,6 +140,8 @@ export interface ApplyNodeResult {
   readonly outcome: NodeOutcome;
   readonly stepsDone: number;
   readonly rebooted: boolean;
+  /** Written and refreshed, but the running system catches up only at the next boot (reboot policy "never"). */
+  readonly rebootPending?: boolean;
   readonly message: string;
   readonly checks: readonly Check[];
   readonly error?: ErrorInfo;

@@ -46,8 +46,10 @@ export async function verifyWith(ctx: EngineContext): Promise<VerifyReport> {
   return { version: 1, runId: ctx.runId, checkedAt: ctx.now().toISOString(), nodes, vms, clusters, verdict: verdictOf([...nodes, ...vms, ...clusters]) };
 }
 
+/** Compliant needs at least one check that passed: nothing checked is never compliant. */
 export function verdictOf(all: readonly { checks: readonly { status: string }[]; error?: unknown }[]): VerifyReport['verdict'] {
   if (all.some((x) => x.error)) return 'error';
+  if (!all.some((x) => x.checks.some((c) => c.status === 'pass'))) return 'error';
   if (all.some((x) => x.checks.some((c) => c.status === 'fail'))) return 'drift';
   return 'compliant';
 }

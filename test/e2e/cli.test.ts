@@ -1,11 +1,11 @@
 /**
  * The CLI as a user runs it (compiled, in a child process) against the
  * simulated fleet over real SSH and HTTPS: the sim's default contract
- * (plan 2 → apply --yes 0 → plan 0 → verify 0), output streams, formats,
+ * (plan --detailed-exitcode 2 → apply --yes 0 → plan 0 → verify 0), output streams, formats,
  * drift, and the `sim` command itself.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,20 +42,32 @@ afterAll(async () => {
 });
 
 describe('the default simulated fleet converges through the CLI', () => {
-  it('plan exits 2 and shows a diff on stdout, progress on stderr only', async () => {
+  it('plan exits 0 with changes pending (set -e scripts go on) and shows a diff on stdout, progress on stderr only', async () => {
     const r = await cli(['plan', '-i', inv]);
-    expect(r.code, r.stderr).toBe(2);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\+ create \/etc\/modprobe\.d\/pve-passthrough\.conf/);
     expect(r.stdout).toMatch(/^Plan: 4 node\(s\) to change/m);
     expect(r.stdout).not.toMatch(/reading facts/);
   });
 
-  it('plan --json writes one valid JSON document and nothing else to stdout', async () => {
-    const r = await cli(['plan', '-i', inv, '--json', '--out', join(state, 'plan.json')]);
-    expect(r.code).toBe(2);
-    const plan = JSON.parse(r.stdout) as { version: number; clusters: unknown[] };
+  it('plan --detailed-exitcode exits 2 while changes are pending (Terraform\'s -detailed-exitcode)', async () => {
+    const r = await cli(['plan', '-i', inv, '--detailed-exitcode']);
+    expect(r.code, r.stderr).toBe(2);
+  });
+
+  it('plan --json and --format json write the same single JSON document, and --out a 0600 file', async () => {
+    const out = join(state, 'plan.json');
+    writeFileSync(out, 'an older plan, readable by all\n', { mode: 0o644 });
+    const r = await cli(['plan', '-i', inv, '--json', '--out', out]);
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as { version: number; runId: string; createdAt: string; clusters: unknown[] };
     expect(plan.version).toBe(1);
-    expect(JSON.parse(readFileSync(join(state, 'plan.json'), 'utf8'))).toEqual(plan);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(plan);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const f = await cli(['plan', '-i', inv, '--format', 'json']);
+    expect(f.code, f.stderr).toBe(0);
+    const other = JSON.parse(f.stdout) as typeof plan;
+    expect({ ...other, runId: '', createdAt: '' }).toEqual({ ...plan, runId: '', createdAt: '' });
   });
 
   it('apply refuses to run unattended without --yes, changing nothing', async () => {
@@ -84,13 +96,21 @@ describe('the default simulated fleet converges through the CLI', () => {
     expect(table.stdout).toMatch(/Compliant: every check passed/);
     const json = await cli(['verify', '-i', inv, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ verdict: 'compliant' });
-    const prom = await cli(['verify', '-i', inv, '--format', 'prometheus', '-o', join(state, 'pp.prom')]);
+    const promFile = join(state, 'pp.prom');
+    writeFileSync(promFile, 'old\n', { mode: 0o644 });
+    const prom = await cli(['verify', '-i', inv, '--format', 'prometheus', '-o', promFile]);
     expect(prom.code).toBe(0);
     expect(prom.stdout).toBe('');
-    expect(readFileSync(join(state, 'pp.prom'), 'utf8')).toMatch(/^pve_passthrough_compliant 1$/m);
+    expect(readFileSync(promFile, 'utf8')).toMatch(/^pve_passthrough_compliant 1$/m);
+    // Written whole and renamed, with the mode asked for (0600 unless --output-mode), not the old file's.
+    expect(statSync(promFile).mode & 0o777).toBe(0o600);
+    expect(readdirSync(state).filter((n) => n.includes('.tmp'))).toEqual([]);
+    const shared = await cli(['verify', '-i', inv, '--format', 'prometheus', '-o', promFile, '--output-mode', '0644']);
+    expect(shared.code).toBe(0);
+    expect(statSync(promFile).mode & 0o777).toBe(0o644);
     const junit = await cli(['verify', '-i', inv, '--format', 'junit']);
     expect(junit.stdout).toMatch(/<testsuites [^>]*failures="0"/);
-  });
+  }, 90_000);
 
   it('a drifted node makes verify exit 2 and name the check', async () => {
     applyDrift(tf.fleet, { node: 'pve3', action: 'rebind', address: '0000:01:00.0', driver: 'nouveau' });
@@ -117,7 +137,6 @@ describe('the default simulated fleet converges through the CLI', () => {
 describe('input errors and help', () => {
   it('a bad inventory is one clear error naming the field, exit 1, nothing contacted', async () => {
     const bad = join(state, 'bad.json');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(bad, JSON.stringify({ version: 1, clusters: [{ name: 'c', nodes: [{ name: 'n', ssh: { host: 'h' }, devices: [{ address: '1:0.0' }] }] }] }));
     const r = await cli(['plan', '-i', bad]);
     expect(r.code).toBe(1);
@@ -144,7 +163,7 @@ describe('sim', () => {
     });
     const inventory = JSON.parse(readFileSync(out, 'utf8')) as { clusters: { name: string }[] };
     expect(inventory.clusters.map((c) => c.name)).toEqual(['lab', 'edge']);
-    const r = await cli(['plan', '-i', out]);
+    const r = await cli(['plan', '-i', out, '--detailed-exitcode']);
     expect(r.code, r.stderr).toBe(2);
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGINT');

@@ -53,7 +53,7 @@ describe('a single node from a laptop', () => {
 
     const flags = ['--host', `root@127.0.0.1:${node.ssh.port}`, '--node-name', 'pve1', '--device', '0000:01:00.0', '--vm', '100', '--profile', 'simlab'];
     const env = { SIMLAB_PASSWORD: password };
-    const plan = await cli(['plan', ...flags], env);
+    const plan = await cli(['plan', '--detailed-exitcode', ...flags], env);
     expect(plan.code, plan.stderr).toBe(2);
     expect(plan.stdout).toMatch(/options vfio-pci ids=10de:228b,10de:2484/);
     expect(plan.stdout).toMatch(/VM 100 on pve1[\s\S]*\+ hostpci0: 0000:01:00,pcie=1/);

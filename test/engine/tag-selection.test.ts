@@ -70,14 +70,14 @@ describe('--tag over the simulated fleet', () => {
     expect(q.clusters[0]!.vms.map((v) => v.vmid)).toEqual([101]);
   });
 
-  it('verify and devices take the same selection; an unknown tag selects nothing', async () => {
+  it('verify and devices take the same selection; an unknown tag is an error naming the tags in use', async () => {
     const v = await verify(tf.inventory, { selection: { tags: ['lab'] } });
     expect(v.nodes.map((n) => n.node)).toEqual(['pve2']);
     expect(v.vms.map((x) => x.vmid)).toEqual([102]);
     expect((await devices(tf.inventory, { selection: { tags: ['lab'] } })).map((d) => d.node)).toEqual(['pve2']);
-    const none = await plan(tf.inventory, { selection: { tags: ['nope'] } });
-    expect(none.clusters[0]!.nodes).toEqual([]);
-    expect(none.clusters[0]!.vms).toEqual([]);
+    const none = plan(tf.inventory, { selection: { tags: ['nope'] } });
+    await expect(none).rejects.toBeInstanceOf(InputError);
+    await expect(none).rejects.toMatchObject({ message: expect.stringMatching(/--tag nope matches no VM or node/), context: { fix: expect.stringMatching(/tags in use: .*lab/) } });
   });
 
   it('selecting before the tags were resolved fails closed', () => {

@@ -142,7 +142,7 @@ export function passthroughFlow(v: Variant): void {
       baseline = await snapshot();
       for (const path of owned) expect(baseline[path], path).toBe('absent');
 
-      const plan = await timed('plan (before)', cli(['plan', '--json'], 5 * MIN));
+      const plan = await timed('plan (before)', cli(['plan', '--json', '--detailed-exitcode'], 5 * MIN));
       expect(plan.code, plan.stderr).toBe(2);
       const node = (JSON.parse(plan.stdout) as PlanJson).clusters[0]?.nodes[0];
       expect(node?.bootLoader).toBe(v.bootLoader);
@@ -174,7 +174,7 @@ export function passthroughFlow(v: Variant): void {
 
     it('a second apply plans nothing and does not reboot', async () => {
       const before = await bootId();
-      const plan = await timed('plan (converged)', cli(['plan', '--json'], 5 * MIN));
+      const plan = await timed('plan (converged)', cli(['plan', '--json', '--detailed-exitcode'], 5 * MIN));
       expect(plan.code, plan.stderr).toBe(0);
       const nodes = (JSON.parse(plan.stdout) as PlanJson).clusters.flatMap((c) => c.nodes);
       expect(nodes.map((n) => [n.steps.length, n.refused.length])).toEqual([[0, 0]]);

@@ -40,7 +40,7 @@ describe('secrets never leak; local files 0600; host backups keep mode and owner
       runs.push(r);
       return r;
     };
-    await cli(['plan', '-i', inv, '--out', planFile, '--verbose'], 2);
+    await cli(['plan', '-i', inv, '--out', planFile, '--verbose', '--detailed-exitcode'], 2);
     await cli(['apply', '--yes', '--verbose', '-i', inv, '--poll-ms', '20'], 0);
     await cli(['verify', '--json', '--verbose', '-i', inv], 0);
     await cli(['runs', 'list'], 0);
@@ -84,5 +84,5 @@ describe('secrets never leak; local files 0600; host backups keep mode and owner
     // The manifest holding the checksums is root-only.
     const manifest = vfs.walkFiles('/var/lib/pve-passthrough/backups').find((p) => p.endsWith('/manifest.json'))!;
     expect(vfs.get(manifest)!.mode.toString(8)).toBe('600');
-  });
+  }, 90_000);
 });

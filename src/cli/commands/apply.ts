@@ -4,7 +4,7 @@ import { applyWith } from '../../engine/apply.js';
 import { planWith } from '../../engine/plan.js';
 import { planHasWork, summarisePlan } from '../../engine/types.js';
 import { InputError } from '../../errors.js';
-import { emitReport, openSession, reportError, type GlobalFlags } from '../common.js';
+import { emitReport, openSession, reportError, wantsJson, type GlobalFlags } from '../common.js';
 import { EXIT } from '../exit-codes.js';
 import { canPrompt, confirm } from '../prompt.js';
 import { renderApply } from '../render/apply.js';
@@ -27,7 +27,7 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
     }
     const waitSeconds = f.waitLease === undefined ? 0 : Number(f.waitLease);
     if (!Number.isInteger(waitSeconds) || waitSeconds < 0) throw new InputError('--wait-lease must be a whole number of seconds ≥ 0');
-    session = await openSession(f, 'apply', Boolean(f.json));
+    session = await openSession(f, 'apply', wantsJson(f));
     const prog = session.progress;
     const lease = {
       waitSeconds,
@@ -65,7 +65,7 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
         const report = await applyWith(ctx, plan);
         out.progress.done();
         out.runLog?.write({ type: 'summary', summary: { ok: report.ok, nodes: report.nodes.length, vms: report.vms.length } });
-        await emitReport(f.json ? `${JSON.stringify(report, null, 2)}\n` : renderApply(report, out.out), f, out.secrets);
+        await emitReport(wantsJson(f) ? `${JSON.stringify(report, null, 2)}\n` : renderApply(report, out.out), f, out.secrets);
         return report.ok ? EXIT.ok : EXIT.error;
       });
     } finally {

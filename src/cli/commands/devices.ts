@@ -1,5 +1,5 @@
 import { devices, type NodeDevices } from '../../engine/devices.js';
-import { emitReport, openSession, reportError, type GlobalFlags } from '../common.js';
+import { emitReport, openSession, reportError, wantsJson, type GlobalFlags } from '../common.js';
 import { EXIT } from '../exit-codes.js';
 import { PLAIN, type Style } from '../style.js';
 import { terminalSafe } from '../terminal-text.js';
@@ -11,10 +11,10 @@ export interface DevicesFlags extends GlobalFlags {
 export async function devicesCommand(f: DevicesFlags): Promise<number> {
   let session;
   try {
-    session = await openSession(f, 'devices', Boolean(f.json));
+    session = await openSession(f, 'devices', wantsJson(f));
     const result = await devices(session.inventory, session.engine);
     session.progress.done();
-    await emitReport(f.json ? `${JSON.stringify(result, null, 2)}\n` : renderDevices(result, f.device ?? [], session.out), f, session.secrets);
+    await emitReport(wantsJson(f) ? `${JSON.stringify(result, null, 2)}\n` : renderDevices(result, f.device ?? [], session.out), f, session.secrets);
     return result.some((r) => r.error) ? EXIT.error : EXIT.ok;
   } catch (err) {
     session?.progress.done();

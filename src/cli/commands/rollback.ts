@@ -1,6 +1,6 @@
 import { InputError } from '../../errors.js';
 import { rollback } from '../../engine/rollback.js';
-import { emitReport, openSession, reportError, type GlobalFlags } from '../common.js';
+import { emitReport, openSession, reportError, wantsJson, type GlobalFlags } from '../common.js';
 import { EXIT } from '../exit-codes.js';
 import { escapeControl, terminalSafe } from '../terminal-text.js';
 import { canPrompt, confirm } from '../prompt.js';
@@ -20,11 +20,11 @@ export async function rollbackCommand(f: RollbackFlags): Promise<number> {
       if (!canPrompt()) throw new InputError('rollback needs confirmation and there is no terminal to ask on', [], { fix: 'run it with --yes' });
       if (!(await confirm(`Restore ${node}'s files from run ${f.run ?? '(newest)'} and reboot it under the policy?`))) return EXIT.error;
     }
-    session = await openSession(f, 'rollback', Boolean(f.json));
+    session = await openSession(f, 'rollback', wantsJson(f));
     const report = await rollback(session.inventory, { ...session.engine, node, cluster: f.cluster?.[0], run: f.run, force: Boolean(f.force) });
     session.progress.done();
     const r = report.result;
-    const text = f.json
+    const text = wantsJson(f)
       ? `${JSON.stringify(report, null, 2)}\n`
       : `${terminalSafe(report).files.map((x) => `  ${x.action.padEnd(9)} ${x.path}`).join('\n')}${report.files.length ? '\n' : ''}${r.outcome === 'failed' ? session.out.red(`rollback failed: ${escapeControl(r.message)}`) : session.out.green(escapeControl(r.message))}\n`;
     await emitReport(text, f, session.secrets);

@@ -54,7 +54,7 @@ function table(r: VerifyReport, s: Style): string {
     lines.push(`${x.cluster.padEnd(wc)}  ${x.node.padEnd(wn)}  ${x.vm.padEnd(wv)}  ${x.check.id.padEnd(wk)}  ${status}  ${detail}`);
   }
   const failed = all.filter((x) => x.check.status === 'fail').length;
-  const verdict = r.verdict === 'compliant' ? s.green('Compliant: every check passed.') : r.verdict === 'drift' ? s.red(`Drift: ${failed} check(s) failed.`) : s.red(`Could not check everything: ${failed} failing or unreachable.`);
+  const verdict = r.verdict === 'compliant' ? s.green('Compliant: every check passed.') : r.verdict === 'drift' ? s.red(`Drift: ${failed} check(s) failed.`) : failed === 0 ? s.red('Nothing was checked: not compliant.') : s.red(`Could not check everything: ${failed} failing or unreachable.`);
   return `${lines.join('\n')}\n${verdict}\n`;
 }
 

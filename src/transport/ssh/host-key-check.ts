@@ -3,7 +3,8 @@
  * refuses with HostKeyError (offered fingerprint shown), and appends a new
  * host only when acceptNew is set. Never accepts silently.
  */
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
+import { inTurn, PRIVATE_FILE_MODE, writeFileAtomic } from '../../local-file.js';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { HostKeyError, SshError, type ErrorContext } from '../../errors.js';
@@ -84,24 +85,29 @@ export async function checkHostKey(
   }
 }
 
-/** Append one line; creates the directory (0700) and the file (0600) when missing. */
+/**
+ * Add one line: the whole file is written again beside it and renamed over it
+ * (src/local-file.ts), so ssh never reads half a file. A new file gets 0600 (in
+ * a 0700 folder); an existing one keeps the mode its owner gave it.
+ */
 async function appendKnownHost(path: string, line: string, node: string): Promise<void> {
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const fh = await open(path, 'a+', 0o600);
-    try {
-      // Keep the file line-oriented even if its last line had no newline.
-      const { size } = await fh.stat();
-      let prefix = '';
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await fh.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = '\n';
+    // A known_hosts that is a symlink (dotfiles) stays one: the file it points at is replaced.
+    const file = await realpath(path).catch(() => path);
+    await inTurn(file, async () => {
+      let text = '';
+      let mode = PRIVATE_FILE_MODE;
+      try {
+        text = await readFile(file, 'utf8');
+        mode = (await stat(file)).mode & 0o777;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
-      await fh.appendFile(prefix + line);
-    } finally {
-      await fh.close();
-    }
+      // Keep the file line-oriented even if its last line had no newline.
+      const prefix = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
+      await writeFileAtomic(file, text + prefix + line, { mode });
+    });
   } catch (err) {
     throw new SshError('E_KNOWN_HOSTS', `cannot add the host key to ${path}: ${(err as Error).message}`, {
       node, step: 'ssh host key', fix: 'check the permissions of hostKey.knownHosts, or pin hostKey.fingerprint instead',
