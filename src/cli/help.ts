@@ -34,8 +34,9 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       'pve-passthrough plan -i inventory.json',
       'pve-passthrough plan -i inventory.yaml --node pve1 --out plan.json',
       'pve-passthrough plan --host root@pve1 --device 0000:01:00.0',
+      'pve-passthrough plan -i inventory.json --detailed-exitcode || echo "changes pending (2) or error (1)"',
     ],
-    exitCodes: ['0  nothing to do', '1  could not plan (bad input, unreachable, refused credentials)', '2  changes or refusals pending'],
+    exitCodes: ['0  planned (with --detailed-exitcode: nothing to do)', '1  could not plan (bad input, a selection that matches nothing, unreachable, refused credentials)', '2  only with --detailed-exitcode: changes or refusals pending'],
     env: REMOTE_ENV,
   },
   apply: {
@@ -54,7 +55,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       'pve-passthrough verify -i inventory.json --format prometheus -o /var/lib/prometheus/node-exporter/pve_passthrough.prom',
       'pve-passthrough verify -i inventory.json --json > verify.json',
     ],
-    exitCodes: ['0  compliant', '1  could not check', '2  drift (including a reboot or a VM change still pending)'],
+    exitCodes: ['0  compliant', '1  could not check, a selection that matches nothing, or nothing checked', '2  drift (including a reboot or a VM change still pending)'],
     env: REMOTE_ENV,
   },
   devices: {
