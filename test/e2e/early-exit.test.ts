@@ -22,6 +22,7 @@ let tf: TestFleet;
 let home: string;
 let silent: Server;
 let silentPort = 0;
+const held = new Set<import('node:net').Socket>();
 const files: Record<string, string> = {};
 
 type Inv = { clusters: { api: { url: string; tls: { fingerprint: string }; auth: unknown }; nodes: { ssh: { port: number; connectTimeoutSeconds?: number } }[] }[] };
@@ -30,7 +31,10 @@ beforeAll(async () => {
   tf = await testFleet(BUILTIN_SCENARIOS.converge);
   home = mkdtempSync(join(tmpdir(), 'pvpt-exit-'));
   // Accepts TCP and never says a word: the SSH banner never comes.
-  silent = createServer(() => {});
+  silent = createServer((sock) => {
+    held.add(sock);
+    sock.on('close', () => held.delete(sock));
+  });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   silentPort = (silent.address() as { port: number }).port;
   const base = JSON.parse(readFileSync(tf.fleet.inventoryPath, 'utf8')) as Inv;
@@ -53,10 +57,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const sock of held) sock.destroy();
   await new Promise<void>((r) => silent.close(() => r()));
   await tf.close();
   rmSync(home, { recursive: true, force: true });
-});
+}, 120_000);
 
 const PLAN_VERIFY_APPLY = [['plan'], ['verify'], ['apply', '--yes']];
 // `devices` reads hosts only: the API cases do not concern it.
