@@ -5,7 +5,7 @@
  * load and which units fail. Pure: the host passes the files in.
  */
 import type { ConfigFile } from './modprobe-config.js';
-import { parseModprobe, parseModulesLoad } from './modprobe-config.js';
+import { parseModprobe, parseModulesLoad, replayLoads } from './modprobe-config.js';
 import { cmdlineTokens, cmdlineValue, compareKernels, hasVirqfdModule, intelIommuDefaultOn, kernelAtLeast, moduleKey } from './kernel.js';
 import { bootFramebuffer, type SimFramebuffer } from './iomem.js';
 import type { PciSpec, ProfileData } from './profile-types.js';
@@ -63,6 +63,8 @@ export interface BootInput {
   readonly modulesLoadFiles: readonly ConfigFile[];
   readonly pins: { readonly pin: string | null; readonly nextBoot: string | null };
   readonly hostNeeds: ReadonlyMap<string, string>;
+  /** Kernel release -> modules built into it (/lib/modules/<k>/modules.builtin). */
+  readonly builtinModules?: Readonly<Record<string, readonly string[]>>;
 }
 
 const ALWAYS_AVAILABLE = ['vfio', 'vfio_iommu_type1', 'vfio_pci', 'vfio_pci_core', 'kvm', 'kvm_intel', 'kvm_amd', 'irqbypass', 'bonding', '8021q', 'br_netfilter', 'nf_conntrack', 'zfs', 'nvme', 'ahci', 'msr', 'coretemp', 'k10temp', 'tun', 'vhost_net', 'iommufd'];
@@ -160,51 +162,67 @@ export function computeBoot(input: BootInput): BootState {
     for (const d of p.pci) if (d.iommuGroup !== null) log(0.99, `pci ${d.address}: Adding to iommu group ${d.iommuGroup}`);
   }
 
-  // Drivers: the initramfs snapshot decides the early race.
+  // Drivers, with kmod's rules (modprobe-config.ts) over the initramfs snapshot's modprobe.d
+  // (the tool refreshes the initramfs whenever it changes modprobe.d). Built-in drivers bind
+  // while the kernel starts. Then the load requests, in the pessimistic order: udev coldplug
+  // (a host driver in the initramfs) before systemd-modules-load. A driver_override of
+  // vfio-pci keeps the host driver off a device; vfio-pci takes overridden and ids= devices
+  // that are still free when it loads.
   const rules = parseModprobe(initramfs.files, cmdline);
   const modulesWanted = parseModulesLoad(input.modulesLoadFiles);
-  const loadedByModulesLoad = modulesWanted.some((m) => moduleKey(m) === 'vfio_pci');
-  const softdepLoadsVfio = p.pci.some((d) => {
-    const m = hostModule(d);
-    return m !== null && !rules.blacklist.has(m) && (rules.softdepPre.get(m) ?? []).includes('vfio_pci');
-  });
-  const hookOnVfio = rules.overrideHooks.has('vfio_pci');
-  const vfioLoaded = loadedByModulesLoad || softdepLoadsVfio || hookOnVfio;
+  const available = new Set([...ALWAYS_AVAILABLE, ...(p.extraModules ?? []), ...p.pci.flatMap((d) => d.modules.map(moduleKey))].map(moduleKey));
+  if (hasVirqfdModule(kernel)) available.add('vfio_virqfd');
+  const builtin = new Set((input.builtinModules?.[kernel] ?? []).map(moduleKey));
+  const world = { available, builtin };
   const drivers = new Map<string, string | null>();
   const overrides = new Map<string, string>();
   for (const d of p.pci) {
     const m = hostModule(d);
-    let drv: string | null = d.driver;
-    const pinned = (m !== null && rules.overrideHooks.get(m)?.includes(d.address)) || rules.overrideHooks.get('vfio_pci')?.includes(d.address);
-    if (isBridge(d)) {
-      drv = d.driver;
-    } else if (pinned) {
-      overrides.set(d.address, 'vfio-pci');
-      drv = vfioLoaded ? 'vfio-pci' : null;
-    } else if (rules.vfioIds.has(d.id)) {
-      if (m === null) drv = vfioLoaded ? 'vfio-pci' : null;
-      else if ((rules.softdepPre.get(m) ?? []).includes('vfio_pci')) drv = 'vfio-pci';
-      else if (rules.blacklist.has(m)) drv = vfioLoaded ? 'vfio-pci' : null;
-      // else: ids= without a softdep: the host driver is in the initramfs and wins the race.
-    } else if (m !== null && rules.blacklist.has(m)) {
-      drv = null;
+    drivers.set(d.address, isBridge(d) || (m !== null && builtin.has(m)) ? d.driver : null);
+  }
+  let vfioLoaded = builtin.has('vfio_pci');
+  const loadedByKmod = new Set<string>();
+  const moduleLoaded = (mod: string): void => {
+    loadedByKmod.add(mod);
+    if (mod === 'vfio_pci') {
+      vfioLoaded = true;
+      for (const d of p.pci) {
+        if (!isBridge(d) && drivers.get(d.address) === null && (overrides.get(d.address) === 'vfio-pci' || rules.vfioIds.has(d.id))) drivers.set(d.address, 'vfio-pci');
+      }
+      return;
     }
-    if (drv === 'vfio-pci' && !iommuActive) {
+    for (const d of p.pci) {
+      if (!isBridge(d) && hostModule(d) === mod && drivers.get(d.address) === null && overrides.get(d.address) !== 'vfio-pci') drivers.set(d.address, d.driver);
+    }
+  };
+  const udev = [...new Set(p.pci.filter((d) => !isBridge(d)).map(hostModule).filter((m): m is string => m !== null && !builtin.has(m)))];
+  for (const load of replayLoads(rules, world, [...udev, ...modulesWanted])) {
+    for (const a of load.actions) {
+      if (a.kind === 'install') {
+        for (const m of a.command.matchAll(/vfio-pci\s*>\s*\/sys\/bus\/pci\/devices\/([0-9a-f:.]+)\/driver_override/g)) overrides.set(m[1]!, 'vfio-pci');
+        // The command loads its module only if it runs modprobe on it without install commands.
+        const again = new RegExp(`modprobe\\s+(?:-i|--ignore-install)\\s+${a.module.replace(/_/g, '[-_]')}(\\s|$)`);
+        if (again.test(a.command)) moduleLoaded(a.module);
+      } else if (a.kind === 'insmod') {
+        moduleLoaded(a.module);
+      }
+    }
+  }
+  for (const d of p.pci) {
+    if (drivers.get(d.address) === 'vfio-pci' && !iommuActive) {
       log(4.1, `vfio-pci: probe of ${d.address} failed with error -22`);
-      drv = null;
+      drivers.set(d.address, null);
     }
-    drivers.set(d.address, drv);
   }
 
   const modules = new Set<string>(['kvm', vendor === 'intel' ? 'kvm_intel' : 'kvm_amd', 'irqbypass']);
   for (const d of p.pci) {
     const m = hostModule(d);
-    if (m && drivers.get(d.address) === d.driver && !isBridge(d)) modules.add(m);
+    if (m && drivers.get(d.address) === d.driver && !isBridge(d) && !builtin.has(m)) modules.add(m);
   }
+  for (const m of loadedByKmod) if (available.has(m) && !modulesWanted.some((w) => moduleKey(w) === m) && !m.startsWith('vfio')) modules.add(m);
   if (p.block.rows.some((r) => r.fstype === 'zfs_member')) modules.add('zfs');
   const failedUnits: string[] = [];
-  const available = new Set([...ALWAYS_AVAILABLE, ...(p.extraModules ?? []), ...p.pci.flatMap((d) => d.modules.map(moduleKey))].map(moduleKey));
-  if (hasVirqfdModule(kernel)) available.add('vfio_virqfd');
   let modulesLoadFailed = false;
   for (const name of modulesWanted) {
     const key = moduleKey(name);

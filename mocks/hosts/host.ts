@@ -368,7 +368,19 @@ export class SimHost implements ShellHost {
       modulesLoadFiles: this.modulesLoadFiles(),
       pins: { pin: this.vfs.readOr('/etc/kernel/proxmox-boot-pin')?.trim() || null, nextBoot: this.vfs.readOr('/etc/kernel/next-boot-pin')?.trim() || null },
       hostNeeds: this.hostNeeds,
+      builtinModules: this.builtinModules(),
     });
+  }
+
+  /** /lib/modules/<k>/modules.builtin of each installed kernel (module names, `_` form). */
+  builtinModules(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const k of this.profile.kernel.installed) {
+      const text = this.vfs.readOr(`/lib/modules/${k}/modules.builtin`);
+      if (text === null) continue;
+      out[k] = text.split('\n').filter((l) => l.endsWith('.ko')).map((l) => l.slice(l.lastIndexOf('/') + 1, -3).replace(/-/g, '_'));
+    }
+    return out;
   }
 
   /** Seconds since boot for log lines: grows with activity, no clock needed. */

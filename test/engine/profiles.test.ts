@@ -92,7 +92,8 @@ describe('profiles that converge', () => {
     expect(h.driverOf('0000:05:00.0')).toBe('i40e');
     const modprobe = h.vfs.readOr('/etc/modprobe.d/pve-passthrough.conf') ?? '';
     expect(modprobe).not.toMatch(/ids=.*8086:1572/);
-    expect(modprobe).toMatch(/^install i40e .*0000:05:00\.1\/driver_override/m);
+    expect(modprobe).toMatch(/^install vfio-pci echo vfio-pci > \/sys\/bus\/pci\/devices\/0000:05:00\.1\/driver_override; modprobe -i vfio-pci \$CMDLINE_OPTS$/m);
+    expect(modprobe).toMatch(/^softdep i40e pre: vfio-pci$/m);
   });
 });
 
@@ -101,6 +102,13 @@ describe('profiles that are refused, with the reason', () => {
     const n = await refusedPlan(solo('twin-nics', { devices: [{ address: '0000:05:00.1', allFunctions: false, bind: 'ids' }] }));
     expect(n.steps.filter((s) => s.kind === 'write-file' && s.path.includes('modprobe'))).toEqual([]);
     expect(n.refused.map((r) => r.reason).join('\n')).toMatch(/0000:05:00\.0/);
+  });
+
+  it('identical NICs whose driver is built into the next kernel: binding by address is refused, nothing written', async () => {
+    const builtin = { '/lib/modules/6.17.2-1-pve/modules.builtin': 'kernel/drivers/pci/hotplug/acpiphp.ko\nkernel/drivers/net/ethernet/intel/i40e/i40e.ko\n' };
+    const n = await refusedPlan(solo('twin-nics', { devices: [{ address: '0000:05:00.1', allFunctions: false }] }, { overrides: { files: builtin } }));
+    expect(n.refused.map((r) => r.reason).join('\n')).toMatch(/i40e is built into kernel 6\.17\.2-1-pve \(modules\.builtin\)/);
+    expect(n.steps.filter((s) => s.kind === 'write-file' && s.path.includes('modprobe'))).toEqual([]);
   });
 
   it('the management NIC sits in the GPU\'s IOMMU group: refused', async () => {

@@ -19,6 +19,7 @@ import { parseLsblk, parseBlockLinks } from './parse-lsblk.js';
 import { parseLspci } from './parse-lspci.js';
 import { emptyModprobe, modprobeConfigFrom } from './modprobe-d.js';
 import { MODULES_CONF_LINK, modulesToLoadFrom, parseProcModules } from './modules-load-d.js';
+import { parseModulesBuiltin } from './parse-modules-builtin.js';
 import { parseBondSlaves, parseBridgePorts, parseCorosyncNodes, parseDefaultRoutes, parseIpAddr, parseNetLinks } from './parse-net.js';
 import { parsePbtStatus } from './parse-pbt-status.js';
 import { parsePciSysfs } from './parse-pci-sysfs.js';
@@ -87,6 +88,7 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
   const readsEtcModules = rc('modules-conf-link') === 0 && firstLine(out('modules-conf-link')) === '/etc/modules' && files[MODULES_CONF_LINK] === undefined;
   const modulesToLoad = safely('modules-load.d', [], errors, () => modulesToLoadFrom(files, readsEtcModules));
   const modulesLoaded = safely('modules', [], errors, () => parseProcModules(out('modules')));
+  const builtinModules = safely('modules-builtin', {}, errors, () => parseModulesBuiltin(out('modules-builtin')));
   // GRUB files that do not source cleanly block the node (plan and verify evaluate them again, with the same evaluator).
   const grubFiles = grubInputs(files);
   const grub: GrubFacts | undefined = grubFiles.size === 0 ? undefined : safely('grub', undefined, errors, () => evaluateGrub(grubFiles));
@@ -199,6 +201,7 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
     modulesToLoad,
     readsEtcModules,
     modulesLoaded,
+    builtinModules,
     iommu,
     pci,
     framebuffer,

@@ -82,6 +82,7 @@ export function factsSections(_opts: { connectedAddress?: string } = {}): Sectio
       cmd: cmd(['grep', '-H', '.', '/sys/bus/pci/devices/*/boot_vga', '/sys/bus/pci/devices/*/driver_override'], { raw: [3, 4] }),
     },
     { key: 'modules', cmd: catFile('/proc/modules') },
+    { key: 'modules-builtin', cmd: cmd(['grep', '-H', '.', '/lib/modules/*/modules.builtin'], { raw: [3] }) },
     { key: 'dmesg', cmd: cmd(['dmesg']) },
     { key: 'failed-units', cmd: cmd(['systemctl', '--failed', '--plain', '--no-legend']) },
     { key: 'net-links', cmd: cmd(['readlink', '-f', '/sys/class/net/*'], { raw: [2] }) },

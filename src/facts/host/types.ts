@@ -178,6 +178,11 @@ export interface HostFacts {
   readonly readsEtcModules?: boolean;
   /** /proc/modules names. */
   readonly modulesLoaded: readonly string[];
+  /**
+   * Kernel release -> modules built into it (modules.builtin, names with `_`). Absent or
+   * without the next kernel: unknown. A built-in driver cannot be kept off a device by address.
+   */
+  readonly builtinModules?: Readonly<Record<string, readonly string[]>>;
   readonly iommu: IommuState;
   readonly pci: readonly PciDevice[];
   /** Firmware framebuffers from /proc/iomem and the BARs they hold; `hidden`: iomem showed only zero addresses. */

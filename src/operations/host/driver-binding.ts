@@ -8,14 +8,28 @@
  *   every id-bound function). A twin is an UNDECLARED device with the same
  *   vendor:device id as one of the functions: `ids` with a twin is refused;
  *   `auto` with a twin (and `address`) binds by address instead.
- * - Per-address binding is a modprobe install hook, one line per host driver,
- *   addresses sorted, in exactly this form:
- *     install <drv> echo vfio-pci > /sys/bus/pci/devices/<bdf1>/driver_override; echo vfio-pci > /sys/bus/pci/devices/<bdf2>/driver_override; modprobe -i <drv> $CMDLINE_OPTS
- *   modprobe runs it with /bin/sh whenever <drv> is about to load (also in the
- *   initramfs), so the override is in place before the driver can probe.
  * - softdep: `softdep <drv> pre: vfio-pci` for device.softdep or, by default,
  *   the device's current driver and its lspci `Kernel modules` candidates
- *   (never vfio-pci itself). The same drivers get the install hooks.
+ *   (never vfio-pci itself).
+ * - Per-address binding is ONE install hook, on vfio-pci itself:
+ *     install vfio-pci echo vfio-pci > /sys/bus/pci/devices/<bdf1>/driver_override; …; modprobe -i vfio-pci $CMDLINE_OPTS
+ *   Why there: kmod ignores the install command of a module that has a softdep
+ *   (modprobe.d(5) "softdep takes precedence"; libkmod-module.c sets
+ *   `ignorecmd` for it), but runs those of the softdep's pre modules. So each
+ *   load of a host driver (udev coldplug or modprobe, in the initramfs or on
+ *   the root fs) first runs vfio-pci's hook, which pins the addresses before
+ *   the driver can probe; loading vfio-pci through modules-load.d runs it too.
+ *   kmod finds an install command even when vfio-pci.ko is not in the
+ *   initramfs (initramfs-tools copies modprobe.d, not the modules of `install`
+ *   lines), so a host driver in the initramfs also skips the pinned devices,
+ *   which vfio-pci binds once it loads on the root fs.
+ * - Refused by address (resolveBinding), because the hook would never run:
+ *   the host driver or vfio-pci built into the next kernel (modules.builtin:
+ *   a built-in driver binds while the kernel starts, before any modprobe.d
+ *   rule or initramfs script, and a built-in module is never probed);
+ *   another file's `install vfio-pci` read first (kmod runs only the first);
+ *   any `softdep vfio-pci` (it would make kmod ignore the hook); another
+ *   file's softdep for the host driver read first that does not load vfio-pci.
  * - blacklist only for device.blacklist.
  * - `options vfio_iommu_type1 allow_unsafe_interrupts=1` only when safety
  *   allowed it; the cmdline ledger comment (see kernel-cmdline.ts) rides along.
@@ -70,7 +84,11 @@ export type Binding = { readonly mode: 'ids' | 'address'; readonly twins: readon
 
 export function resolveBinding(device: Device, facts: HostFacts, covered: ReadonlySet<string>): Binding | Refusal {
   const twins = twinsOf(device, facts, covered);
-  if (device.bind === 'address') return { mode: 'address', twins };
+  const byAddress = (): Binding | Refusal => {
+    const problem = addressBindingProblem(device, functionsOf(device, facts), facts);
+    return problem === null ? { mode: 'address', twins } : { subject: `device ${device.address}`, ...problem };
+  };
+  if (device.bind === 'address') return byAddress();
   if (twins.length === 0) return { mode: 'ids', twins };
   if (device.bind === 'ids') {
     return {
@@ -79,7 +97,46 @@ export function resolveBinding(device: Device, facts: HostFacts, covered: Readon
       fix: 'set "bind": "auto" or "address" to bind by address, or declare the other device too',
     };
   }
-  return { mode: 'address', twins };
+  return byAddress();
+}
+
+/** The tool's file name: kmod reads modprobe.d files in name order, whatever their directory. */
+const OWN_NAME = MODPROBE_FILE.slice(MODPROBE_FILE.lastIndexOf('/') + 1);
+const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+const readBeforeOwn = (file: string): boolean => baseName(file) < OWN_NAME;
+
+/** Why vfio-pci's install hook would not pin this device at boot, or null when it will. */
+export function addressBindingProblem(device: Device, fns: readonly PciDevice[], facts: HostFacts): { reason: string; fix: string } | null {
+  const builtin = new Set(facts.builtinModules?.[facts.kernel.next] ?? []);
+  const inUse = fns.map((f) => f.driver).filter((d): d is string => d !== null && normalizeModule(d) !== 'vfio_pci');
+  const { drivers } = hostDriversOf(device, fns);
+  const builtIn = [...new Set([...inUse, ...drivers].filter((d) => builtin.has(normalizeModule(d))))].sort();
+  if (builtIn.length) {
+    return {
+      reason: `${builtIn.join(', ')} ${builtIn.length > 1 ? 'are' : 'is'} built into kernel ${facts.kernel.next} (modules.builtin): a built-in driver binds its devices while the kernel starts, before any modprobe.d rule or initramfs script can set driver_override, so binding by address cannot survive a boot`,
+      fix: 'declare the twin device too and bind by ids, or boot a kernel that builds this driver as a module',
+    };
+  }
+  if (builtin.has('vfio_pci')) {
+    return { reason: `vfio-pci is built into kernel ${facts.kernel.next}: kmod never probes a built-in module, so its install hook cannot pin the device`, fix: 'declare the twin device too and bind by ids (vfio-pci.ids= on the kernel command line)' };
+  }
+  // The operator's directives, in kmod's reading order (facts/host/modprobe-d.ts).
+  const others = <T extends { file: string }>(xs: readonly T[]): T[] => xs.filter((x) => x.file !== MODPROBE_FILE);
+  const install = others(facts.modprobe.installs).find((i) => normalizeModule(i.module) === 'vfio_pci');
+  if (install && readBeforeOwn(install.file)) {
+    return { reason: `${install.file} has its own "install ${install.module}" and kmod runs only the first install command of a module, so the tool's hook would not run`, fix: `remove or rename that line (the tool's file is read after ${baseName(install.file)})` };
+  }
+  const vfioSoftdep = others(facts.modprobe.softdeps).find((d) => normalizeModule(d.module) === 'vfio_pci');
+  if (vfioSoftdep) {
+    return { reason: `${vfioSoftdep.file} gives vfio-pci a softdep, and kmod ignores the install command of a module that has one (modprobe.d(5): softdep takes precedence)`, fix: 'remove that softdep line' };
+  }
+  for (const drv of drivers) {
+    const first = others(facts.modprobe.softdeps).find((d) => normalizeModule(d.module) === normalizeModule(drv));
+    if (first && readBeforeOwn(first.file) && !first.pre.some((m) => normalizeModule(m) === 'vfio_pci')) {
+      return { reason: `${first.file} has "softdep ${first.module}" without vfio-pci and is read first; kmod uses only the first softdep of a module, so vfio-pci's hook would not run before ${drv} probes`, fix: `add vfio-pci to that line's pre: list, or remove it` };
+    }
+  }
+  return null;
 }
 
 export function isRefusal(x: Binding | Refusal): x is Refusal {
@@ -104,8 +161,8 @@ export interface ModprobePlan {
   readonly ids: readonly string[];
   readonly softdeps: readonly string[];
   readonly blacklist: readonly string[];
-  /** driver -> addresses bound by address */
-  readonly installs: ReadonlyMap<string, readonly string[]>;
+  /** Addresses bound by address (pinned by vfio-pci's install hook). */
+  readonly overrides: readonly string[];
   readonly unsafeInterrupts: boolean;
   /** Extra comment line (the cmdline ledger), rendered last. */
   readonly trailer: string | null;
@@ -116,10 +173,10 @@ function check(re: RegExp, what: string, v: string): string {
   return v;
 }
 
-export function installLine(driver: string, addresses: readonly string[]): string {
-  check(MODULE_NAME, 'module name', driver);
-  const overrides = [...addresses].sort().map((a) => `echo vfio-pci > /sys/bus/pci/devices/${check(PCI_ADDRESS, 'PCI address', a)}/driver_override`);
-  return `install ${driver} ${[...overrides, `modprobe -i ${driver} $CMDLINE_OPTS`].join('; ')}`;
+/** vfio-pci's install hook: pin every address, then load vfio-pci itself without install commands. */
+export function installLine(addresses: readonly string[]): string {
+  const overrides = [...new Set(addresses)].sort().map((a) => `echo vfio-pci > /sys/bus/pci/devices/${check(PCI_ADDRESS, 'PCI address', a)}/driver_override`);
+  return `install vfio-pci ${[...overrides, 'modprobe -i vfio-pci $CMDLINE_OPTS'].join('; ')}`;
 }
 
 export function renderModprobe(p: ModprobePlan): string | null {
@@ -128,7 +185,7 @@ export function renderModprobe(p: ModprobePlan): string | null {
   if (p.unsafeInterrupts) lines.push('options vfio_iommu_type1 allow_unsafe_interrupts=1');
   for (const m of p.softdeps) lines.push(`softdep ${check(MODULE_NAME, 'module name', m)} pre: vfio-pci`);
   for (const m of p.blacklist) lines.push(`blacklist ${check(MODULE_NAME, 'module name', m)}`);
-  for (const [drv, addrs] of [...p.installs].sort(([a], [b]) => a.localeCompare(b))) lines.push(installLine(drv, addrs));
+  if (p.overrides.length) lines.push(installLine(p.overrides));
   if (p.trailer !== null) {
     if (!p.trailer.startsWith('#') || /[\r\n]/.test(p.trailer)) throw new UnsafeContentError('comment', p.trailer);
     lines.push(p.trailer);
@@ -158,7 +215,7 @@ export function planModprobe(_node: Node, facts: HostFacts, input: BindingInput)
   const ids = new Set<string>();
   const softdeps = new Map<string, string>();
   const blacklist = new Set<string>();
-  const installs = new Map<string, Set<string>>();
+  const overrides = new Set<string>();
   const warnings: Warning[] = [];
   for (const d of input.devices) {
     const fns = functionsOf(d, facts);
@@ -170,18 +227,14 @@ export function planModprobe(_node: Node, facts: HostFacts, input: BindingInput)
     if (binding.mode === 'ids') {
       for (const f of fns) ids.add(f.id);
     } else {
-      for (const drv of drivers) {
-        const set = installs.get(drv) ?? new Set<string>();
-        for (const f of fns) set.add(f.address);
-        installs.set(drv, set);
-      }
+      for (const f of fns) overrides.add(f.address);
     }
   }
   const plan: ModprobePlan = {
     ids: [...ids].sort(),
     softdeps: [...softdeps.values()].sort(),
     blacklist: [...blacklist].sort(),
-    installs: new Map([...installs].map(([k, v]) => [k, [...v].sort()])),
+    overrides: [...overrides].sort(),
     unsafeInterrupts: input.unsafeInterrupts,
     trailer: input.trailer,
   };
@@ -190,8 +243,11 @@ export function planModprobe(_node: Node, facts: HostFacts, input: BindingInput)
     if (verb === 'options' && mod && normalizeModule(mod) === 'vfio_pci' && words.some((w) => w.startsWith('ids=')) && plan.ids.length) {
       warnings.push({ subject: `file ${file}`, message: `also sets options vfio-pci ids=; when a module gets ids= twice the last one wins, so check which devices end up bound` });
     }
-    if (verb === 'install' && mod && [...installs.keys()].some((d) => normalizeModule(d) === normalizeModule(mod))) {
-      warnings.push({ subject: `file ${file}`, message: `has its own install command for ${mod}; modprobe runs only one, so per-address binding may not happen` });
+    if (verb === 'install' && mod && softdeps.has(normalizeModule(mod))) {
+      warnings.push({ subject: `file ${file}`, message: `has an install command for ${mod}; the tool's softdep on ${mod} makes kmod ignore it (modprobe.d(5): softdep takes precedence)` });
+    }
+    if (verb === 'install' && mod && normalizeModule(mod) === 'vfio_pci' && plan.overrides.length && !readBeforeOwn(file)) {
+      warnings.push({ subject: `file ${file}`, message: `has an install command for ${mod} that kmod no longer runs: the tool's file is read first and kmod runs only one` });
     }
   }
   const after = renderModprobe(plan);

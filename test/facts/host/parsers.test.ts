@@ -5,6 +5,7 @@ import { parseIommuGroups } from '../../../src/facts/host/parse-iommu-groups.js'
 import { parseInstalledKernels } from '../../../src/facts/host/parse-kernel.js';
 import { parseLspci } from '../../../src/facts/host/parse-lspci.js';
 import { parseModulesLoad } from '../../../src/facts/host/modules-load-d.js';
+import { parseModulesBuiltin } from '../../../src/facts/host/parse-modules-builtin.js';
 import { parsePbtStatus } from '../../../src/facts/host/parse-pbt-status.js';
 import { parseProcCmdline, tokenizeCmdline } from '../../../src/facts/host/parse-proc-cmdline.js';
 import { parseStat } from '../../../src/facts/host/parse-stat.js';
@@ -93,5 +94,14 @@ describe('installed kernels', () => {
 describe('CPU vendor', () => {
   it.each(cases<{ vendor: string }>('cpu'))('$name', ({ input, expected }) => {
     expect(parseCpuVendor(input)).toBe(expected.vendor);
+  });
+});
+
+describe('modules.builtin of every installed kernel (grep -H .)', () => {
+  it.each(cases<{ value: Record<string, string[]>; errors: string[] }>('modules-builtin'))('$name', ({ input, expected }) => {
+    const r = parseModulesBuiltin(input);
+    expect(expectErrors(r.errors, expected.errors)).toBeNull();
+    expect(r.errors).toHaveLength(expected.errors.length);
+    expect(r.value).toEqual(expected.value);
   });
 });

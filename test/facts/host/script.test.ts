@@ -14,7 +14,7 @@ describe('factsSections', () => {
       'dir:/etc/default/grub.d', 'dir:/etc/modprobe.d', 'dir:/run/modprobe.d', 'dir:/usr/local/lib/modprobe.d', 'dir:/usr/lib/modprobe.d', 'dir:/lib/modprobe.d',
       'dir:/etc/modules-load.d', 'dir:/run/modules-load.d', 'dir:/usr/local/lib/modules-load.d', 'dir:/usr/lib/modules-load.d', 'dir:/lib/modules-load.d',
       'modules-conf-link', 'stat', 'proc-cmdline', 'boot-id', 'iommu-class', 'acpi-dmar', 'acpi-ivrs', 'iommu-groups', 'lspci', 'pci-sysfs',
-      'modules', 'dmesg', 'failed-units', 'net-links', 'bridge-ports', 'bond-slaves', 'ip-addr', 'ip-route', 'lsblk', 'block-links',
+      'modules', 'modules-builtin', 'dmesg', 'failed-units', 'net-links', 'bridge-ports', 'bond-slaves', 'ip-addr', 'ip-route', 'lsblk', 'block-links',
       'iomem', 'pci-resource',
     ]);
   });

@@ -195,9 +195,18 @@ describe('vfio binding at boot follows the initramfs snapshot', () => {
     expect(h.incidents.join('\n')).toContain('0000:05:00.0 (management network (default route on vmbr0) via enp5s0f0np0) came up on vfio-pci instead of i40e');
   });
 
-  it('identical NICs: a per-address install hook binds only the target', () => {
+  it('identical NICs: an install hook on the driver that also has a softdep never runs (kmod ignorecmd): both ports stay on i40e', () => {
     const h = newHost('twin-nics');
     const hook = 'install i40e echo vfio-pci > /sys/bus/pci/devices/0000:05:00.1/driver_override; modprobe -i i40e $CMDLINE_OPTS';
+    writeFile(h, MODPROBE, `${HEADER}softdep i40e pre: vfio-pci\n${hook}\n`);
+    ok(sh(h, q(['update-initramfs', '-u', '-k', 'all'])));
+    reboot(h);
+    expect([h.driverOf('0000:05:00.0'), h.driverOf('0000:05:00.1')]).toEqual(['i40e', 'i40e']);
+  });
+
+  it('identical NICs: the install hook on vfio-pci, pulled in by the softdep, binds only the target', () => {
+    const h = newHost('twin-nics');
+    const hook = 'install vfio-pci echo vfio-pci > /sys/bus/pci/devices/0000:05:00.1/driver_override; modprobe -i vfio-pci $CMDLINE_OPTS';
     writeFile(h, MODPROBE, `${HEADER}softdep i40e pre: vfio-pci\n${hook}\n`);
     ok(sh(h, q(['update-initramfs', '-u', '-k', 'all'])));
     reboot(h);
@@ -205,6 +214,16 @@ describe('vfio binding at boot follows the initramfs snapshot', () => {
     expect([h.driverOf('0000:05:00.0'), h.driverOf('0000:05:00.1')]).toEqual(['i40e', 'vfio-pci']);
     expect(sh(h, q(['grep', '-H', '.', '/sys/bus/pci/devices/0000:05:00.1/driver_override'])).stdout).toBe('/sys/bus/pci/devices/0000:05:00.1/driver_override:vfio-pci\n');
     expect(sh(h, `readlink -f /sys/class/net/*`).stdout).not.toContain('enp5s0f1np1');
+  });
+
+  it('identical NICs with i40e built into the kernel: the built-in driver takes both ports at kernel start', () => {
+    const h = newHost('twin-nics');
+    writeFile(h, `/lib/modules/${h.profile.kernel.installed.at(-1)}/modules.builtin`, 'kernel/drivers/net/ethernet/intel/i40e/i40e.ko\n');
+    const hook = 'install vfio-pci echo vfio-pci > /sys/bus/pci/devices/0000:05:00.1/driver_override; modprobe -i vfio-pci $CMDLINE_OPTS';
+    writeFile(h, MODPROBE, `${HEADER}softdep i40e pre: vfio-pci\n${hook}\n`);
+    ok(sh(h, q(['update-initramfs', '-u', '-k', 'all'])));
+    reboot(h);
+    expect([h.driverOf('0000:05:00.0'), h.driverOf('0000:05:00.1')]).toEqual(['i40e', 'i40e']);
   });
 });
 

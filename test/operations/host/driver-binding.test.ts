@@ -53,7 +53,7 @@ describe('planModprobe', () => {
     expect(r.plan.blacklist).toEqual(['nouveau']);
     expect(r.changes[0]?.after).toContain('options vfio_iommu_type1 allow_unsafe_interrupts=1\n');
   });
-  it('auto with an undeclared twin switches to per-address install hooks', () => {
+  it('auto with an undeclared twin switches to binding by address: softdeps plus one install hook on vfio-pci', () => {
     const facts = { ...pve9IntelGrub(), pci: [...pve9IntelGrub().pci, TWIN_GPU, TWIN_AUDIO] };
     const r = plan([{ address: '0000:01:00.0' }], facts);
     expect(r.plan.ids).toEqual([]);
@@ -62,9 +62,7 @@ describe('planModprobe', () => {
       'softdep nouveau pre: vfio-pci',
       'softdep nvidiafb pre: vfio-pci',
       'softdep snd_hda_intel pre: vfio-pci',
-      'install nouveau echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override; echo vfio-pci > /sys/bus/pci/devices/0000:01:00.1/driver_override; modprobe -i nouveau $CMDLINE_OPTS',
-      'install nvidiafb echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override; echo vfio-pci > /sys/bus/pci/devices/0000:01:00.1/driver_override; modprobe -i nvidiafb $CMDLINE_OPTS',
-      'install snd_hda_intel echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override; echo vfio-pci > /sys/bus/pci/devices/0000:01:00.1/driver_override; modprobe -i snd_hda_intel $CMDLINE_OPTS',
+      'install vfio-pci echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override; echo vfio-pci > /sys/bus/pci/devices/0000:01:00.1/driver_override; modprobe -i vfio-pci $CMDLINE_OPTS',
       '',
     ].join('\n'));
   });
@@ -87,31 +85,33 @@ describe('planModprobe', () => {
     expect(plan([], f).changes).toEqual([{ path: '/etc/modprobe.d/pve-passthrough.conf', after: null, reason: expect.any(String) }]);
     expect(plan([{ address: '0000:01:00.0' }], f).changes).toEqual([]);
   });
-  it('warns about another ids= line and a competing install command', () => {
+  it('warns about another ids= line, and about an install command its softdep makes kmod ignore', () => {
     const f = withFiles(pve9IntelGrub(), {
       '/etc/modprobe.d/vfio.conf': fixture('modprobe-d/howto-vfio.conf'),
       '/etc/modprobe.d/local.conf': fixture('modprobe-d/own-install.conf'),
     });
-    expect(plan([{ address: '0000:01:00.0' }], f).warnings.map((w) => w.subject)).toEqual(['file /etc/modprobe.d/vfio.conf']);
-    expect(plan([{ address: '0000:01:00.0', bind: 'address' }], f).warnings.map((w) => w.subject)).toEqual(['file /etc/modprobe.d/local.conf']);
+    expect(plan([{ address: '0000:01:00.0' }], f).warnings.map((w) => w.subject)).toEqual(['file /etc/modprobe.d/local.conf', 'file /etc/modprobe.d/vfio.conf']);
+    const byAddress = plan([{ address: '0000:01:00.0', bind: 'address' }], f).warnings;
+    expect(byAddress.map((w) => w.subject)).toEqual(['file /etc/modprobe.d/local.conf']);
+    expect(byAddress[0]?.message).toMatch(/softdep on nouveau makes kmod ignore it/);
   });
 });
 
 describe('renderers assert patterns', () => {
-  const base = { ids: [], softdeps: [], blacklist: [], installs: new Map(), unsafeInterrupts: false, trailer: null };
+  const base = { ids: [], softdeps: [], blacklist: [], overrides: [], unsafeInterrupts: false, trailer: null };
   it.each([
     ['softdep', { ...base, softdeps: ['nouveau pre: evil'] }],
     ['blacklist', { ...base, blacklist: ['x\ninstall y /bin/sh'] }],
     ['ids', { ...base, ids: ['10de:2484 disable_vga=1'] }],
-    ['install driver', { ...base, installs: new Map([['a;b', ['0000:01:00.0']]]) }],
-    ['install address', { ...base, installs: new Map([['nouveau', ['0000:01:00.0/../../x']]]) }],
+    ['install address', { ...base, overrides: ['0000:01:00.0/../../x'] }],
+    ['install address with a command', { ...base, overrides: ['0000:01:00.0; reboot'] }],
     ['trailer', { ...base, trailer: 'not a comment' }],
   ])('%s', (_n, p) => {
     expect(() => renderModprobe(p)).toThrow(UnsafeContentError);
   });
   it('install line format', () => {
-    expect(installLine('igb', ['0000:05:00.1', '0000:05:00.0'])).toBe(
-      'install igb echo vfio-pci > /sys/bus/pci/devices/0000:05:00.0/driver_override; echo vfio-pci > /sys/bus/pci/devices/0000:05:00.1/driver_override; modprobe -i igb $CMDLINE_OPTS');
+    expect(installLine(['0000:05:00.1', '0000:05:00.0', '0000:05:00.1'])).toBe(
+      'install vfio-pci echo vfio-pci > /sys/bus/pci/devices/0000:05:00.0/driver_override; echo vfio-pci > /sys/bus/pci/devices/0000:05:00.1/driver_override; modprobe -i vfio-pci $CMDLINE_OPTS');
   });
   it('an empty plan renders nothing', () => {
     expect(renderModprobe(base)).toBeNull();
@@ -121,6 +121,6 @@ describe('renderers assert patterns', () => {
     const facts = { ...pve9IntelGrub(), pci: [...pve9IntelGrub().pci, twin] };
     const r = plan([{ address: '0000:05:00.0' }], facts);
     expect(r.plan.ids).toEqual([]);
-    expect([...r.plan.installs.values()].flat()).toEqual(['0000:05:00.0']);
+    expect(r.plan.overrides).toEqual(['0000:05:00.0']);
   });
 });

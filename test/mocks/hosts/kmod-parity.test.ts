@@ -1,0 +1,54 @@
+/**
+ * The simulator's module loader (mocks/hosts/modprobe-config.ts: parseModprobe + replayLoads,
+ * which the boot model uses to decide every driver) against the real kmod on the same files:
+ * for each boot's load requests, the same modules load in the same order, the same install
+ * commands run, the same requests are refused as blacklisted. kmod's rules are cited in
+ * test/helpers/kmod.ts (modprobe.d(5), libkmod-module.c).
+ */
+import { describe, expect, it } from 'vitest';
+import { parseModprobe, replayLoads } from '../../../mocks/hosts/modprobe-config.js';
+import { kmodMissing, kmodTitle, norm, replayBoot, withKmod } from '../../helpers/kmod.js';
+
+const FILES = {
+  igc: 'drivers/net/ethernet/intel/igc/igc', i40e: 'drivers/net/ethernet/intel/i40e/i40e', nouveau: 'drivers/gpu/drm/nouveau/nouveau',
+  vfio: 'drivers/vfio/vfio', vfio_iommu_type1: 'drivers/vfio/vfio_iommu_type1', vfio_pci: 'drivers/vfio/pci/vfio-pci', ptp: 'drivers/ptp/ptp',
+  snd_hda_intel: 'sound/pci/hda/snd-hda-intel',
+};
+type Mod = keyof typeof FILES;
+const ALL = Object.keys(FILES) as Mod[];
+const BOOT = ['igc', 'i40e', 'nouveau', 'snd_hda_intel', 'vfio', 'vfio_iommu_type1', 'vfio_pci'];
+const HOOK = 'echo vfio-pci > /sys/bus/pci/devices/0000:05:00.0/driver_override; modprobe -i vfio-pci $CMDLINE_OPTS';
+
+const cases: { name: string; conf: Record<string, string>; modules?: Mod[]; builtin?: Mod[]; requests?: string[] }[] = [
+  { name: 'the old per-driver hook beside a softdep (kmod ignores it)', conf: { 'pve-passthrough.conf': `softdep igc pre: vfio-pci\ninstall igc ${HOOK.replace(/vfio-pci \$/, 'igc $')}\n` } },
+  { name: 'the hook on vfio-pci pulled in by the softdep', conf: { 'pve-passthrough.conf': `softdep igc pre: vfio-pci\ninstall vfio-pci ${HOOK}\n` } },
+  { name: 'the hook on vfio-pci without vfio-pci.ko (an initramfs)', conf: { 'pve-passthrough.conf': `softdep igc pre: vfio-pci\ninstall vfio-pci ${HOOK}\n` }, modules: ['igc', 'i40e', 'nouveau', 'snd_hda_intel'] },
+  { name: 'vfio-pci first (modules-load order)', conf: { 'pve-passthrough.conf': `softdep igc pre: vfio-pci\ninstall vfio-pci ${HOOK}\n` }, requests: ['vfio', 'vfio_pci', 'igc'] },
+  { name: 'two install commands for one module: the file read first wins', conf: { 'zz.conf': 'install vfio_pci echo second; modprobe -i vfio-pci\n', 'aa.conf': 'install vfio-pci echo first; modprobe -i vfio-pci\nsoftdep igc pre: vfio_pci\n' } },
+  { name: 'two softdeps for one module: the first wins', conf: { 'a.conf': 'softdep igc pre: ptp\n', 'b.conf': 'softdep igc pre: vfio-pci\ninstall vfio-pci echo x; modprobe -i vfio-pci\n' } },
+  { name: 'a softdep with post modules also silences the install command', conf: { 'x.conf': 'softdep igc post: ptp\ninstall igc echo hook; modprobe -i igc\n' } },
+  { name: 'a softdep naming no module does not silence the install command', conf: { 'x.conf': 'softdep igc pre: no-such-module\ninstall igc echo hook; modprobe -i igc\n' } },
+  { name: 'a blacklisted request is refused; a blacklisted softdep still loads', conf: { 'b.conf': 'blacklist nouveau\nblacklist vfio_pci\nsoftdep igc pre: vfio-pci\n' } },
+  { name: 'the PVE docs setup: ids, softdeps, /etc/modules', conf: { 'vfio.conf': 'options vfio-pci ids=10de:1b80,10de:10f0 disable_vga=1\nsoftdep nouveau pre: vfio-pci\nsoftdep snd_hda_intel pre: vfio-pci\n', 'pve-blacklist.conf': 'blacklist nvidiafb\n' } },
+  { name: 'continuations, comments, CRLF and -/_ mixed', conf: { 'x.conf': '# softdep igc pre: ptp\r\nsoftdep i40e \\\npre: vfio_pci\r\ninstall vfio_pci echo y; \\\nmodprobe -i vfio-pci\r\n' } },
+  { name: 'a built-in host driver: nothing runs for it', conf: { 'pve-passthrough.conf': `softdep igc pre: vfio-pci\ninstall vfio-pci ${HOOK}\n` }, builtin: ['igc'] },
+  { name: 'a built-in vfio-pci: its hook never runs', conf: { 'pve-passthrough.conf': `softdep igc pre: vfio-pci\ninstall vfio-pci ${HOOK}\n` }, builtin: ['vfio_pci'] },
+];
+
+describe.skipIf(kmodMissing !== null)(kmodTitle('simulator module loading = real kmod'), () => {
+  it.each(cases)('$name', (c) => {
+    const builtin = c.builtin ?? [];
+    const modules = (c.modules ?? ALL).filter((m) => !builtin.includes(m));
+    const requests = c.requests ?? BOOT;
+    const kmod = withKmod({ modules: modules.map((m) => FILES[m]), builtin: builtin.map((m) => FILES[m]), conf: c.conf }, (t) => replayBoot(t, requests.map((module) => ({ by: 'udev' as const, module }))));
+    const files = Object.entries(c.conf).map(([name, content]) => ({ path: `/etc/modprobe.d/${name}`, content }));
+    const sim = replayLoads(parseModprobe(files), { available: new Set(modules.map(norm)), builtin: new Set(builtin.map(norm)) }, requests);
+    const view = (loads: readonly { blacklisted: boolean; actions: readonly { kind: string; module: string }[] }[]) => loads.map((l) => (l.blacklisted ? 'blacklisted' : l.actions.map((a) => `${a.kind} ${a.module}`).join(', ')));
+    expect(view(sim)).toEqual(view(kmod));
+    // The install commands are the configured ones (kmod appends the module's options).
+    const simCmds = sim.flatMap((l) => l.actions.flatMap((a) => (a.kind === 'install' ? [a.command] : [])));
+    const kmodCmds = kmod.flatMap((l) => l.actions.flatMap((a) => (a.kind === 'install' ? [a.command] : [])));
+    expect(kmodCmds.length).toBe(simCmds.length);
+    kmodCmds.forEach((k, i) => expect(k.startsWith(simCmds[i]!.trim()), `${k} / ${simCmds[i]}`).toBe(true));
+  });
+});
