@@ -61,7 +61,10 @@ export const ScenarioCluster = z.strictObject({
   vms: z.array(ScenarioVm).default([]),
   containers: z.array(z.strictObject({ vmid: z.number().int(), node: z.string(), status: z.enum(['running', 'stopped']).default('stopped') })).default([]),
   /** Mappings the inventory declares (created by apply). */
-  mappings: z.array(z.strictObject({ id: z.string(), description: z.string().optional(), nodes: z.record(z.string(), z.string()) })).default([]),
+  mappings: z.array(z.strictObject({
+    id: z.string(), description: z.string().optional(), nodes: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+    mdev: z.boolean().optional(), 'live-migration-capable': z.boolean().optional(),
+  })).default([]),
   /** Mappings that already exist in the cluster (property strings as in the API). */
   existingMappings: z.array(z.strictObject({ id: z.string(), map: z.array(z.string()), description: z.string().optional() })).default([]),
   ha: z.array(z.strictObject({ sid: z.string(), state: z.enum(['started', 'stopped', 'ignored', 'disabled']).optional() })).default([]),

@@ -37,8 +37,9 @@ export async function applyClusterVms(ctx: EngineContext, cluster: Cluster, cp: 
           mappings.push({ cluster: cluster.name, id: a.id, outcome: 'refused', message: 'refused when planned (see the plan\'s warnings for the reason)' });
           continue;
         }
-        if (a.kind === 'create') await api.createPciMapping({ id: a.id, map: a.map, description: a.description });
-        if (a.kind === 'update') await api.updatePciMapping(a.id, { map: a.map, description: a.description, digest: a.digest });
+        const flags = a.kind === 'none' ? {} : { mdev: a.mdev, 'live-migration-capable': a['live-migration-capable'] };
+        if (a.kind === 'create') await api.createPciMapping({ id: a.id, map: a.map, description: a.description, ...flags });
+        if (a.kind === 'update') await api.updatePciMapping(a.id, { map: a.map, description: a.description, digest: a.digest, ...flags });
         mappings.push({ cluster: cluster.name, id: a.id, outcome: a.kind === 'none' ? 'unchanged' : 'applied', message: a.kind === 'none' ? 'matches the hardware' : `${a.kind}d with ${a.map.length} node entr${a.map.length === 1 ? 'y' : 'ies'}` });
       }
     } catch (err) {

@@ -8,7 +8,7 @@ import PQueue from 'p-queue';
 import type { Cluster } from '../inventory/schema.js';
 import { isHostpciKey } from '../formats/hostpci.js';
 import { parseMapEntry } from '../formats/mapping.js';
-import { planMappings, type HardwareDevice, type MappingAction } from '../operations/vm/mapping-plan.js';
+import { planMappings, type ExistingMapping, type HardwareDevice, type MappingAction } from '../operations/vm/mapping-plan.js';
 import { planVm } from '../operations/vm/plan-vm.js';
 import { verifyMappings, verifyVm } from '../operations/vm/verify-vm.js';
 import type { MappingNodes, OtherAssignment, VmCurrent, VmHostContext } from '../operations/vm/types.js';
@@ -58,14 +58,18 @@ async function otherAssignments(api: PveClient, all: readonly GuestResource[], n
   return lists.flat();
 }
 
-async function readMappings(api: PveClient, cluster: Cluster): Promise<{ nodes: MappingNodes[]; existing: { id: string; map: string[]; description?: string; digest?: string }[] }> {
-  const existing = (await api.pciMappings()).map((m) => ({ id: m.id, map: [...m.map], description: m.description, digest: m.digest }));
+async function readMappings(api: PveClient, cluster: Cluster): Promise<{ nodes: MappingNodes[]; existing: ExistingMapping[] }> {
+  const existing: ExistingMapping[] = (await api.pciMappings()).map((m) => ({
+    id: m.id, map: [...m.map], description: m.description, digest: m.digest,
+    ...(m.mdev !== undefined ? { mdev: m.mdev } : {}),
+    ...(m['live-migration-capable'] !== undefined ? { 'live-migration-capable': m['live-migration-capable'] } : {}),
+  }));
   const fromCluster: MappingNodes[] = existing.map((m) => {
-    const nodes: Record<string, string> = {};
+    const nodes: Record<string, string[]> = {};
     for (const e of m.map) {
       try {
         const p = parseMapEntry(e);
-        if (p.path[0]) nodes[p.node] = p.path[0];
+        nodes[p.node] = [...(nodes[p.node] ?? []), ...p.path];
       } catch {
         // an entry this tool cannot read takes no part in planning
       }
@@ -76,7 +80,8 @@ async function readMappings(api: PveClient, cluster: Cluster): Promise<{ nodes: 
   return { nodes: [...declared, ...fromCluster.filter((c) => !declared.some((d) => d.id === c.id))], existing };
 }
 
-export async function planMappingActions(api: PveClient, cluster: Cluster): Promise<{ actions: MappingAction[]; refused: MappingPlanRefusal[]; warnings: Warning[] }> {
+/** `iommuOff`: "defer" while planning (apply does the nodes first), "refuse" when about to write or verify. */
+export async function planMappingActions(api: PveClient, cluster: Cluster, iommuOff: 'defer' | 'refuse' = 'refuse'): Promise<{ actions: MappingAction[]; refused: MappingPlanRefusal[]; warnings: Warning[] }> {
   if (cluster.mappings.length === 0) return { actions: [], refused: [], warnings: [] };
   const nodes = [...new Set(cluster.mappings.flatMap((m) => Object.keys(m.nodes)))];
   const hardware: Record<string, HardwareDevice[]> = {};
@@ -88,7 +93,7 @@ export async function planMappingActions(api: PveClient, cluster: Cluster): Prom
     }
   }));
   const { existing } = await readMappings(api, cluster);
-  const r = planMappings(cluster.mappings, hardware, existing);
+  const r = planMappings(cluster.mappings, hardware, existing, { iommuOff });
   return { actions: [...r.actions], refused: [...r.refused], warnings: [...r.warnings] };
 }
 type MappingPlanRefusal = { subject: string; reason: string; fix?: string };
@@ -154,7 +159,7 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster, hostF
     all = await guests(api);
     if (vms.length > 0) mappingNodes = (await readMappings(api, cluster)).nodes;
     if (wantMappings) {
-      const m = await planMappingActions(api, cluster);
+      const m = await planMappingActions(api, cluster, 'defer');
       const safe = hostFacts ? await refuseUnsafeMappings(cluster, m.actions, hostFacts) : { actions: m.actions, refused: [] };
       mappingPlans = toMappingPlans(cluster.name, safe.actions);
       warnings.push(...m.warnings);

@@ -171,10 +171,18 @@ export const Vm = z.strictObject({
 }).describe('A VM and the PCI devices it should have (API level).');
 export type Vm = z.infer<typeof Vm>;
 
+const mappingPath = z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-7])?$/, {
+  message: 'expected a PCI address with domain, lowercase: "0000:01:00.0" for one function or "0000:01:00" for the whole device',
+});
+
 export const Mapping = z.strictObject({
   id: z.string().regex(CONFIG_ID).describe('The mapping id, used by hostpci "mapping".'),
   description: z.string().max(200).optional().describe('Free text shown in the PVE web interface.'),
-  nodes: z.record(z.string().regex(NODE_NAME), pciAddress).describe('Node name → full PCI address on that node; ids and IOMMU groups are read from the hardware.'),
+  nodes: z.record(z.string().regex(NODE_NAME), z.union([mappingPath, z.array(mappingPath).min(1).max(16)])).describe(
+    'Node name → the device(s) on that node: a full PCI address ("0000:01:00.0"), a whole device with every function ("0000:01:00", e.g. GPU + HDMI audio), or a list of them (a pool: the VM gets the first free one). id, subsystem-id and iommugroup are read from the hardware.',
+  ),
+  mdev: z.boolean().optional().describe('The devices provide mediated devices (vGPU, GVT-g); must match what the hardware reports.'),
+  'live-migration-capable': z.boolean().optional().describe('Mark the mapping as usable for live migration (PVE 8.3+).'),
 }).describe('A cluster resource mapping (/cluster/mapping/pci), so API tokens can assign devices.');
 export type Mapping = z.infer<typeof Mapping>;
 

@@ -119,3 +119,29 @@ describe('a VM and a mapping aimed at the management NIC', () => {
     expect(tf.fleet.host('pve1').state.driverOf('0000:03:00.0')).toBe('igb');
   });
 });
+
+describe('a whole-device mapping', () => {
+  const scenario = {
+    name: 'whole-device',
+    clusters: [{
+      name: 'lab', standalone: true, policy: { reboot: 'needed', guests: 'shutdown' },
+      nodes: [{ name: 'pve1', profile: 'pve9-intel-grub-lvm', declare: { devices: [{ address: '0000:01:00.0' }] } }],
+      vms: [{ vmid: 110, node: 'pve1', status: 'running', config: { name: 'gpu', machine: 'q35', bios: 'ovmf', balloon: '0' }, declare: { hostpci: [{ mapping: 'rtx3070', pcie: true }], whenRunning: 'restart', allowStop: true } }],
+      mappings: [{ id: 'rtx3070', description: 'RTX 3070 with its HDMI audio', nodes: { pve1: '0000:01:00' } }],
+    }],
+  };
+
+  it('GPU + audio as one mapping entry: created as the official schema allows, used by a VM that starts', async () => {
+    tf = await testFleet(scenario);
+    const p = await plan(tf.inventory, fast);
+    expect(p.clusters[0]!.mappings).toEqual([expect.objectContaining({ id: 'rtx3070', action: 'create', map: ['node=pve1,path=0000:01:00,id=10de:2484,subsystem-id=1043:87b8,iommugroup=14'] })]);
+    expect(p.clusters[0]!.vms[0]!.refused).toEqual([]);
+    const r = await apply(tf.inventory, { ...fast, plan: p });
+    expect(r.ok, JSON.stringify(r, null, 1)).toBe(true);
+    const api = tf.fleet.cluster('lab').api!.state;
+    expect(api.mappings.get('rtx3070')!.map).toEqual(['node=pve1,path=0000:01:00,id=10de:2484,subsystem-id=1043:87b8,iommugroup=14']);
+    expect(api.vms.get(110)!.file.current.get('hostpci0')).toBe('mapping=rtx3070,pcie=1');
+    expect(api.vms.get(110)!.status).toBe('running');
+    expect((await verify(tf.inventory, fast)).verdict).toBe('compliant');
+  });
+});

@@ -16,18 +16,26 @@ export interface HardwareDevice {
   readonly subsystem_vendor?: string;
   readonly subsystem_device?: string;
   readonly iommugroup: number;
+  /** 1 when the device offers mediated devices. */
+  readonly mdev?: number | boolean;
 }
 
-export interface ExistingMapping {
+export interface ExistingMapping extends MappingFlags {
   readonly id: string;
   readonly map: readonly string[];
   readonly description?: string;
   readonly digest?: string;
 }
 
+/** The mapping-wide flags PVE stores beside `map`. */
+export interface MappingFlags {
+  readonly mdev?: boolean;
+  readonly 'live-migration-capable'?: boolean;
+}
+
 export type MappingAction =
-  | { readonly kind: 'create'; readonly id: string; readonly map: readonly string[]; readonly description?: string }
-  | { readonly kind: 'update'; readonly id: string; readonly map: readonly string[]; readonly description?: string; readonly digest?: string; readonly before: readonly string[] }
+  | ({ readonly kind: 'create'; readonly id: string; readonly map: readonly string[]; readonly description?: string } & MappingFlags)
+  | ({ readonly kind: 'update'; readonly id: string; readonly map: readonly string[]; readonly description?: string; readonly digest?: string; readonly before: readonly string[] } & MappingFlags)
   | { readonly kind: 'none'; readonly id: string; readonly map: readonly string[] };
 
 export interface MappingPlan {
@@ -38,10 +46,14 @@ export interface MappingPlan {
 
 const strip0x = (h: string): string => h.replace(/^0x/i, '').toLowerCase();
 
-/** One map entry for a device as the hardware reports it. */
-export function mapEntryFor(node: string, dev: HardwareDevice): MapEntry {
+/**
+ * One map entry for a device as the hardware reports it. `path` may be the
+ * whole device (`0000:01:00`, every function): PVE then checks the first
+ * function's attributes, so `dev` is function 0.
+ */
+export function mapEntryFor(node: string, dev: HardwareDevice, path: string = dev.id.toLowerCase()): MapEntry {
   const entry: { -readonly [K in keyof MapEntry]: MapEntry[K] } = {
-    node, path: [dev.id.toLowerCase()], id: `${strip0x(dev.vendor)}:${strip0x(dev.device)}`,
+    node, path: [path], id: `${strip0x(dev.vendor)}:${strip0x(dev.device)}`,
   };
   if (dev.subsystem_vendor !== undefined && dev.subsystem_device !== undefined) {
     entry['subsystem-id'] = `${strip0x(dev.subsystem_vendor)}:${strip0x(dev.subsystem_device)}`;
@@ -71,6 +83,8 @@ export function planMappings(
   declared: readonly Mapping[],
   hardware: Readonly<Record<string, readonly HardwareDevice[]>>,
   existing: readonly ExistingMapping[],
+  /** A node whose IOMMU is off: "defer" (plan: written after the node is done) or "refuse" (apply: not written). */
+  opts: { readonly iommuOff: 'defer' | 'refuse' } = { iommuOff: 'refuse' },
 ): MappingPlan {
   const actions: MappingAction[] = [];
   const refused: Refusal[] = [];
@@ -79,26 +93,51 @@ export function planMappings(
     const subject = `mapping ${m.id}`;
     const map: string[] = [];
     let ok = true;
-    for (const [node, address] of Object.entries(m.nodes).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [node, value] of Object.entries(m.nodes).sort(([a], [b]) => a.localeCompare(b))) {
       const list = hardware[node];
       if (!list) {
         refused.push({ subject, reason: `no PCI device list from node ${node} (is it online?)` });
         ok = false;
         continue;
       }
-      const dev = list.find((d) => d.id.toLowerCase() === address);
-      if (!dev) {
-        refused.push({ subject, reason: `node ${node} has no PCI device ${address}`, fix: 'check the address with `pve-passthrough devices`' });
-        ok = false;
-        continue;
+      for (const path of typeof value === 'string' ? [value] : value) {
+        const first = /\.[0-7]$/.test(path) ? path : `${path}.0`;
+        const dev = list.find((d) => d.id.toLowerCase() === first);
+        if (!dev) {
+          refused.push({ subject, reason: `node ${node} has no PCI device ${path}`, fix: 'check the address with `pve-passthrough devices`' });
+          ok = false;
+          continue;
+        }
+        if (dev.iommugroup === -1) {
+          // PVE checks iommugroup at VM start: an entry written now would be wrong once the IOMMU is on.
+          if (opts.iommuOff === 'defer') {
+            warnings.push({ subject, message: `node ${node} reports no IOMMU group for ${path} (its IOMMU is off): the mapping is written after node ${node} is planned and has booted with the IOMMU on (apply does the nodes first and reads the hardware again)` });
+          } else {
+            refused.push({ subject, reason: `node ${node}'s IOMMU is off (no IOMMU group for ${path}); no mapping is written with iommugroup=-1`, fix: `plan and apply node ${node} first (it needs the IOMMU on), then apply again` });
+            ok = false;
+            continue;
+          }
+        }
+        const hasMdev = dev.mdev === 1 || dev.mdev === true;
+        if (m.mdev === true && !hasMdev) {
+          refused.push({ subject, reason: `"mdev": true, but ${path} on node ${node} offers no mediated devices; PVE refuses the mapping at VM start`, fix: 'remove "mdev" or map a device with mediated-device support' });
+          ok = false;
+          continue;
+        }
+        if (m.mdev !== true && hasMdev) {
+          warnings.push({ subject, message: `${path} on node ${node} offers mediated devices: PVE requires "mdev": true on the mapping to use it` });
+        }
+        map.push(serialiseMapEntry(mapEntryFor(node, dev, path)));
       }
-      if (dev.iommugroup === -1) warnings.push({ subject, message: `node ${node} reports no IOMMU group for ${address}: IOMMU is off there, so the mapped device cannot be passed through yet` });
-      map.push(serialiseMapEntry(mapEntryFor(node, dev)));
     }
     if (!ok) continue;
+    const flags: MappingFlags = {
+      ...(m.mdev !== undefined ? { mdev: m.mdev } : {}),
+      ...(m['live-migration-capable'] !== undefined ? { 'live-migration-capable': m['live-migration-capable'] } : {}),
+    };
     const cur = existing.find((e) => e.id === m.id);
     if (!cur) {
-      actions.push({ kind: 'create', id: m.id, map, ...(m.description !== undefined ? { description: m.description } : {}) });
+      actions.push({ kind: 'create', id: m.id, map, ...(m.description !== undefined ? { description: m.description } : {}), ...flags });
       continue;
     }
     for (const raw of cur.map) {
@@ -110,13 +149,15 @@ export function planMappings(
       }
     }
     const descChanged = m.description !== undefined && m.description !== cur.description;
-    if (sameEntries(map, cur.map) && !descChanged) {
+    const flagsChanged = (Object.keys(flags) as (keyof MappingFlags)[]).some((k) => flags[k] !== (cur[k] ?? false));
+    if (sameEntries(map, cur.map) && !descChanged && !flagsChanged) {
       actions.push({ kind: 'none', id: m.id, map });
     } else {
       actions.push({
         kind: 'update', id: m.id, map, before: cur.map,
         ...(m.description !== undefined ? { description: m.description } : {}),
         ...(cur.digest !== undefined ? { digest: cur.digest } : {}),
+        ...flags,
       });
     }
   }

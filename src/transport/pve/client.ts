@@ -376,13 +376,17 @@ export class PveClient {
     return this.runTask('POST', `/nodes/${seg(node)}/qemu/${vmid}/status/start`, { timeout: o.timeout }, { node, vmid, step: 'start' }, wait);
   }
 
-  async createPciMapping(m: { id: string; map: readonly string[]; description?: string }): Promise<void> {
-    await this.call('POST', '/cluster/mapping/pci', { form: { id: m.id, map: m.map, description: m.description }, ctx: { step: `create mapping ${m.id}` } });
+  async createPciMapping(m: { id: string; map: readonly string[]; description?: string; mdev?: boolean; 'live-migration-capable'?: boolean }): Promise<void> {
+    await this.call('POST', '/cluster/mapping/pci', {
+      form: { id: m.id, map: m.map, description: m.description, mdev: bit(m.mdev), 'live-migration-capable': bit(m['live-migration-capable']) },
+      ctx: { step: `create mapping ${m.id}` },
+    });
   }
 
-  async updatePciMapping(id: string, m: { map: readonly string[]; description?: string; digest?: string }): Promise<void> {
+  async updatePciMapping(id: string, m: { map: readonly string[]; description?: string; digest?: string; mdev?: boolean; 'live-migration-capable'?: boolean }): Promise<void> {
     await this.call('PUT', `/cluster/mapping/pci/${seg(id)}`, {
-      form: { map: m.map, description: m.description, digest: m.digest }, ctx: { step: `update mapping ${id}` },
+      form: { map: m.map, description: m.description, digest: m.digest, mdev: bit(m.mdev), 'live-migration-capable': bit(m['live-migration-capable']) },
+      ctx: { step: `update mapping ${id}` },
     });
   }
 
@@ -390,4 +394,9 @@ export class PveClient {
   async rebootNode(node: string): Promise<void> {
     await this.call('POST', `/nodes/${seg(node)}/status`, { form: { command: 'reboot' }, ctx: { node, step: 'reboot' } });
   }
+}
+
+/** Booleans go to the API as 1/0 (absent stays absent). */
+function bit(v: boolean | undefined): string | undefined {
+  return v === undefined ? undefined : v ? '1' : '0';
 }

@@ -68,6 +68,7 @@ export const PciMappingShape = z.looseObject({
   map: z.array(z.string()),
   digest: z.string().optional(),
   mdev: bool01.optional(),
+  'live-migration-capable': bool01.optional(),
   checks: z.array(z.looseObject({ severity: z.string(), message: z.string() })).optional(),
 });
 

@@ -78,6 +78,7 @@ export interface PciMappingInfo {
   readonly map: readonly string[];
   readonly digest?: string;
   readonly mdev?: boolean;
+  readonly 'live-migration-capable'?: boolean;
   readonly checks?: readonly { severity: string; message: string }[];
 }
 
