@@ -391,8 +391,40 @@ const bootfbClaimsBar: ProfileData = {
   files: { '/etc/modprobe.d/blacklist-nouveau.conf': 'blacklist nouveau\noptions nouveau modeset=0\n' },
 };
 
+/**
+ * Set up by hand the way the PVE admin guide ("PCI(e) Passthrough") describes:
+ * the vfio modules in /etc/modules, `options vfio-pci ids=… disable_vga=1`
+ * plus softdeps in /etc/modprobe.d/vfio.conf, `iommu=pt` in /etc/default/grub,
+ * update-initramfs and update-grub run: the RTX 3070 and its audio boot on vfio-pci.
+ */
+const handVfioFiles = {
+  '/etc/modules': '# /etc/modules: kernel modules to load at boot time.\n#\n# This file contains the names of kernel modules that should be loaded\n# at boot time, one per line. Lines beginning with "#" are ignored.\n# Parameters can be specified after the module name.\n\nvfio\nvfio_iommu_type1\nvfio_pci\n',
+  '/etc/modprobe.d/vfio.conf': 'options vfio-pci ids=10de:2484,10de:228b disable_vga=1\nsoftdep nouveau pre: vfio-pci\nsoftdep snd_hda_intel pre: vfio-pci\n',
+};
+const handGrub = (tokens: string): string =>
+  `GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_DISTRIBUTOR="Proxmox VE"\nGRUB_CMDLINE_LINUX_DEFAULT="quiet ${tokens}"\nGRUB_CMDLINE_LINUX=""\n`;
+
+const pve9HandVfio: ProfileData = {
+  ...pve9IntelGrubLvm,
+  name: 'pve9-hand-vfio',
+  hostname: 'pve-hand',
+  boot: { ...pve9IntelGrubLvm.boot, defaultGrub: handGrub('iommu=pt') },
+  files: handVfioFiles,
+};
+
+/** Half done by hand: an `ids=` line for the GPU only (not its audio), no softdeps, IOMMU tokens in GRUB; nouveau still wins the boot. */
+const pve9HandPartial: ProfileData = {
+  ...pve9HandVfio,
+  name: 'pve9-hand-partial',
+  hostname: 'pve-half',
+  files: {
+    '/etc/modules': handVfioFiles['/etc/modules'],
+    '/etc/modprobe.d/vfio.conf': '# added by hand, see the wiki\noptions vfio-pci ids=10de:2484 disable_vga=1\n',
+  },
+};
+
 export const PROFILES: Readonly<Record<string, ProfileData>> = Object.fromEntries(
-  [pve9IntelGrubLvm, pve9AmdSdbootZfs, pve81Intel65, pve7Kernel515, consumerBadGroup, twinNics, mgmtInTargetGroup, debianPlainGrub, firmwareIommuOff, pve84ZfsBiosGrubPbt, singleGpu, primaryDgpuIgpu, bootfbClaimsBar].map((p) => [p.name, p]),
+  [pve9IntelGrubLvm, pve9AmdSdbootZfs, pve81Intel65, pve7Kernel515, consumerBadGroup, twinNics, mgmtInTargetGroup, debianPlainGrub, firmwareIommuOff, pve84ZfsBiosGrubPbt, singleGpu, primaryDgpuIgpu, bootfbClaimsBar, pve9HandVfio, pve9HandPartial].map((p) => [p.name, p]),
 );
 
 export const PROFILE_NAMES: readonly string[] = Object.keys(PROFILES);

@@ -3,6 +3,7 @@
  * facts: isolation follows the pve-docs rule (own functions and bridges only).
  */
 import PQueue from 'p-queue';
+import { installOf, modprobeConfigFrom, moduleParam, vfioPciIds } from '../facts/host/modprobe-d.js';
 import type { HostFacts, PciDevice } from '../facts/host/types.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveSelection, selectedClusters, selectedNodes, withContext, type EngineOptions } from './context.js';
@@ -25,6 +26,16 @@ export interface DeviceInfo {
   readonly bootVga: boolean;
   /** Other devices with the same vendor:device id (ids= binding would take them too). */
   readonly twins: readonly string[];
+  /** `file:line` of the effective modprobe.d line that hands it to vfio-pci at the next boot (ids= or a driver_override hook kmod runs); null = none. */
+  readonly vfioAtBoot: string | null;
+}
+
+/** The line of the effective modprobe configuration (every directory, as kmod reads it) that binds this device to vfio-pci at boot. */
+function vfioAtBoot(facts: HostFacts, d: PciDevice, cfg = modprobeConfigFrom(facts.files).value): string | null {
+  const ids = moduleParam(cfg, 'vfio_pci', 'ids');
+  if (ids && vfioPciIds(cfg).value.ids.includes(d.id)) return `${ids.from.file}:${ids.from.line}`;
+  const hook = cfg.installs.find((i) => installOf(cfg, i.module) === i && i.command.includes(`/sys/bus/pci/devices/${d.address}/driver_override`));
+  return hook ? `${hook.file}:${hook.line}` : null;
 }
 
 export interface NodeDevices {
@@ -38,6 +49,7 @@ export interface NodeDevices {
 const slotOf = (a: string) => a.replace(/\.[0-7]$/, '');
 
 export function describeDevices(facts: HostFacts, includeBridges = false): DeviceInfo[] {
+  const cfg = modprobeConfigFrom(facts.files).value;
   const byGroup = new Map<number, PciDevice[]>();
   for (const d of facts.pci) if (d.iommuGroup !== null) byGroup.set(d.iommuGroup, [...(byGroup.get(d.iommuGroup) ?? []), d]);
   return facts.pci
@@ -57,6 +69,7 @@ export function describeDevices(facts: HostFacts, includeBridges = false): Devic
         hostNeeds: (facts.hostNeeds[d.address] ?? []).map((r) => `${r.kind}${'iface' in r ? ` (${r.iface})` : ''}: ${r.detail}`),
         bootVga: d.bootVga,
         twins: facts.pci.filter((o) => o.id === d.id && slotOf(o.address) !== slotOf(d.address)).map((o) => o.address),
+        vfioAtBoot: vfioAtBoot(facts, d, cfg),
       };
     });
 }

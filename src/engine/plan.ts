@@ -105,10 +105,10 @@ export async function readFacts(ctx: EngineContext, cluster: Cluster, node: Node
 }
 
 /** Pure: the node's plan from its facts and the cluster's reboot policy. */
-export function planFromFacts(ctx: Pick<EngineContext, 'rebootOverride'>, cluster: Cluster, node: Node, facts: HostFacts): NodePlan {
+export function planFromFacts(ctx: Pick<EngineContext, 'rebootOverride'> & Partial<Pick<EngineContext, 'runId'>>, cluster: Cluster, node: Node, facts: HostFacts): NodePlan {
   const policy = ctx.rebootOverride ?? cluster.policy.reboot;
   // "always" means the user asked for the reboot: bind at boot rather than live.
-  const r = planHost(node, facts, { liveBind: policy !== 'always' });
+  const r = planHost(node, facts, { liveBind: policy !== 'always', ...(ctx.runId !== undefined ? { runId: ctx.runId } : {}) });
   const steps: HostStep[] = [...r.steps];
   const reasons = [...r.rebootReasons];
   const warnings = [...r.warnings];

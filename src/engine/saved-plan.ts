@@ -10,6 +10,7 @@ import { inventoryDigest, type EngineContext } from './context.js';
 import { planWith } from './plan.js';
 import type { ClusterPlan, MappingPlan, NodePlan, Plan, VmPlan } from './types.js';
 import type { HostStep } from '../operations/types.js';
+import { normalizeTakeoverMarkers } from '../operations/host/modprobe-adopt.js';
 
 /** Plan again and compare; returns the fresh plan (equal in intent to `saved`) or throws E_PLAN_DIFFERS. */
 export async function replanSaved(ctx: EngineContext, saved: Plan): Promise<Plan> {
@@ -136,7 +137,9 @@ export const PLAN_VS_NOW: Label = { a: 'the plan', b: 'a plan made now' };
 function changedFields(x: object, y: object): string[] {
   const rx = x as Record<string, unknown>;
   const ry = y as Record<string, unknown>;
-  return [...new Set([...Object.keys(rx), ...Object.keys(ry)])].filter((k) => JSON.stringify(rx[k]) !== JSON.stringify(ry[k])).sort();
+  // The marker of an operator line taken over names the run that wrote it: not intent.
+  const canon = (v: unknown): string => JSON.stringify(typeof v === 'string' ? normalizeTakeoverMarkers(v) : v);
+  return [...new Set([...Object.keys(rx), ...Object.keys(ry)])].filter((k) => canon(rx[k]) !== canon(ry[k])).sort();
 }
 
 /** A field difference; for file content, the first line that differs. */

@@ -23,12 +23,14 @@ import type { HostFacts } from '../../facts/host/types.js';
 import type { Node } from '../../inventory/schema.js';
 import type { HostPlanResult, Warning } from '../types.js';
 import { coveredAddresses } from './driver-binding.js';
-import { planModprobe } from './driver-binding.js';
+import { planModprobe, renderModprobe } from './driver-binding.js';
+import type { FileChange } from './file-change.js';
+import { adoptModprobe } from './modprobe-adopt.js';
 import { applyFileSteps, fileSteps } from './file-steps.js';
 import { cmdlineRebootReasons, ownedCmdlineTokens, planKernelCmdline, renderLedger } from './kernel-cmdline.js';
 import { planLiveBind } from './live-bind.js';
 import { sealSteps, unsealOwnedFiles } from './owned-seal.js';
-import { MODPROBE_FILE } from './paths.js';
+import { MODPROBE_D, MODPROBE_FILE } from './paths.js';
 import { refreshSteps } from './refresh.js';
 import { checkSafety } from './safety.js';
 import { planVfioModules } from './vfio-modules.js';
@@ -36,6 +38,8 @@ import { planVfioModules } from './vfio-modules.js';
 export interface PlanHostOptions {
   /** Move declared functions to vfio-pci now when nothing else needs a reboot (default false). */
   readonly liveBind?: boolean;
+  /** Names the run in the marker of an operator line taken over (modprobe-adopt.ts). */
+  readonly runId?: string;
 }
 
 function dedupeWarnings(ws: readonly Warning[]): Warning[] {
@@ -74,7 +78,22 @@ export function planHost(node: Node, rawFacts: HostFacts, opts: PlanHostOptions 
     trailer: renderLedger(cmdline.ledger),
   });
 
-  const unsealedWrites = fileSteps([...cmdline.changes, ...modules.changes, ...modprobe.changes], facts);
+  // One owner per setting: only what the operator's own modprobe.d lines lack goes into the tool's file.
+  const adopted = adoptModprobe(facts, renderModprobe(modprobe.plan), opts.runId ?? 'plan');
+  if (adopted.blocking.length) {
+    return {
+      steps: [],
+      refused: [...adopted.blocking, ...safety.deviceRefusals, ...cmdline.refused],
+      warnings: dedupeWarnings([...safety.warnings, ...cmdline.warnings, ...modules.warnings, ...modprobe.warnings]),
+      rebootReasons: [],
+    };
+  }
+  const ownedModprobe: FileChange[] = (facts.files[MODPROBE_FILE]?.content ?? null) === adopted.owned ? [] : [{
+    path: MODPROBE_FILE,
+    after: adopted.owned,
+    reason: adopted.owned ? 'bind the declared devices to vfio-pci at boot' : 'nothing left to bind that the operator\'s files do not already',
+  }];
+  const unsealedWrites = fileSteps([...cmdline.changes, ...modules.changes, ...ownedModprobe, ...adopted.changes], facts);
   const sealed = sealSteps(unsealedWrites, rawFacts, seals);
   const writes = sealed.steps;
   const refresh = refreshSteps(writes, facts);
@@ -83,7 +102,7 @@ export function planHost(node: Node, rawFacts: HostFacts, opts: PlanHostOptions 
   const cmdlineReasons = cmdlineRebootReasons(after, cmdline.desired, ownedCmdlineTokens(facts));
   const releaseReasons: string[] = [];
   const covered = coveredAddresses(planned, facts);
-  if (refresh.some((s) => s.kind === 'refresh' && s.command === 'update-initramfs') && writes.some((s) => s.path === MODPROBE_FILE)) {
+  if (refresh.some((s) => s.kind === 'refresh' && s.command === 'update-initramfs') && writes.some((s) => s.path.startsWith(MODPROBE_D))) {
     for (const p of facts.pci) {
       if (p.driver === 'vfio-pci' && !covered.has(p.address)) releaseReasons.push(`device ${p.address} stays on vfio-pci until the next boot (no longer declared)`);
     }
@@ -93,7 +112,7 @@ export function planHost(node: Node, rawFacts: HostFacts, opts: PlanHostOptions 
   return {
     steps: [...writes, ...refresh, ...live.steps],
     refused: [...safety.deviceRefusals, ...cmdline.refused],
-    warnings: dedupeWarnings([...safety.warnings, ...cmdline.warnings, ...modules.warnings, ...modprobe.warnings, ...sealed.warnings]),
+    warnings: dedupeWarnings([...safety.warnings, ...cmdline.warnings, ...modules.warnings, ...modprobe.warnings, ...adopted.warnings, ...sealed.warnings]),
     rebootReasons: [...cmdlineReasons, ...live.rebootReasons, ...releaseReasons],
   };
 }

@@ -10,7 +10,10 @@
  *   group-isolated:<bdf>  no other endpoint in the IOMMU group (functions of the slot, bridges and declared devices are fine)
  *   sibling-kept:<bdf>    an undeclared twin (same vendor:device) kept its host driver
  *   framebuffer-free:<bdf> no BOOTFB/efifb/vesafb range of /proc/iomem lies on a BAR of a passed display function
- *   config-applied        planHost would produce no steps
+ *   config-applied        the effective persistent configuration (the operator's files and the
+ *                         tool's alike, read by the facts models) already holds the declaration:
+ *                         planHost would produce no steps. Whether the tool's own files exist is
+ *                         not a check: a host configured by hand is compliant.
  *   reboot-pending        configured state equals the running one (fail = a reboot is pending)
  *   modules-load-ok       systemd-modules-load.service has not failed
  * `na` when a check does not apply (e.g. no devices declared).
@@ -21,7 +24,8 @@ import type { Check, HostStep } from '../types.js';
 import { splitCmdline } from './cmdline-tokens.js';
 import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './driver-binding.js';
 import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
-import { MODPROBE_FILE, MODULES_LOAD_FILE } from './paths.js';
+import { installOf, modprobeConfigFrom, vfioPciIds } from '../../facts/host/modprobe-d.js';
+import { modulesToLoadFrom } from '../../facts/host/modules-load-d.js';
 import { planHost } from './plan-host.js';
 import { claimsOn, framebufferToken, isDisplay } from './framebuffer.js';
 import { checkSafety, groupIntruders, plannedDevices } from './safety.js';
@@ -34,12 +38,11 @@ function driverLine(p: PciDevice): string {
   return `${p.address} [${p.id}] ${p.driver ? `Kernel driver in use: ${p.driver}` : 'no kernel driver in use'}`;
 }
 
-/** Functions that the tool's modprobe file binds to vfio-pci at boot (by id or by address). */
+/** Functions the effective modprobe configuration binds to vfio-pci at boot: by id, or pinned by an install command kmod runs. */
 function configuredForVfio(facts: HostFacts, p: PciDevice): boolean {
-  const content = facts.files[MODPROBE_FILE]?.content ?? '';
-  return content.split('\n').some((l) =>
-    (l.startsWith('options vfio-pci ids=') && l.slice('options vfio-pci ids='.length).split(',').includes(p.id))
-    || (l.startsWith('install ') && l.includes(`/sys/bus/pci/devices/${p.address}/driver_override`)));
+  const cfg = modprobeConfigFrom(facts.files).value;
+  if (vfioPciIds(cfg).value.ids.includes(p.id)) return true;
+  return cfg.installs.some((i) => installOf(cfg, i.module) === i && i.command.includes(`/sys/bus/pci/devices/${p.address}/driver_override`));
 }
 
 /** Owned files edited by hand (see owned-seal.ts), for the config-applied message. */
@@ -68,11 +71,13 @@ export function rebootPendingReasons(node: Node, facts: HostFacts): string[] {
     }
   }
   const loaded = new Set(facts.modulesLoaded.map(normalizeModule));
-  const toLoad = (facts.files[MODULES_LOAD_FILE]?.content ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const notLoaded = toLoad.filter((m) => m !== 'vfio_virqfd' && !loaded.has(normalizeModule(m)));
+  const toLoad = modulesToLoadFrom(facts.files, facts.readsEtcModules ?? true).value.map((m) => m.module);
+  const notLoaded = [...new Set(toLoad.filter((m) => (VFIO_MODULES as readonly string[]).includes(normalizeModule(m)) && !loaded.has(normalizeModule(m))))];
   if (notLoaded.length) reasons.push(`configured to load but not loaded: ${notLoaded.join(', ')}`);
+  // Declared devices only: how an operator's own config for other devices plays out at boot is theirs to judge.
+  const declared = coveredAddresses(node.devices, facts);
   for (const p of facts.pci) {
-    if (p.driver && p.driver !== 'vfio-pci' && configuredForVfio(facts, p)) reasons.push(`device ${p.address} is configured for vfio-pci but bound to ${p.driver}`);
+    if (declared.has(p.address) && p.driver && p.driver !== 'vfio-pci' && configuredForVfio(facts, p)) reasons.push(`device ${p.address} is configured for vfio-pci but bound to ${p.driver}`);
   }
   return reasons;
 }

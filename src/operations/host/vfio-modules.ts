@@ -2,16 +2,21 @@
  * VFIO modules loaded at boot.
  *
  * Rules:
- * - /etc/modules-load.d/pve-passthrough.conf lists vfio, vfio_iommu_type1,
- *   vfio_pci, plus vfio_virqfd only when the NEXT kernel is older than 6.2
- *   (it was folded into vfio.ko in 6.2).
- * - No devices planned: the file is not needed (an existing one is removed).
+ * - The modules wanted at boot: vfio, vfio_iommu_type1, vfio_pci, plus
+ *   vfio_virqfd only when the NEXT kernel is older than 6.2 (it was folded
+ *   into vfio.ko in 6.2).
+ * - /etc/modules-load.d/pve-passthrough.conf lists only those that the
+ *   operator's own modules-load configuration (every directory systemd reads,
+ *   /etc/modules through modules.conf; src/facts/host/modules-load-d.ts) does
+ *   not already load. A host set up by hand gets no file; nothing left to
+ *   add, or no devices planned: an existing one is removed.
  * - Next kernel >= 6.2: a `vfio_virqfd` line in /etc/modules or any other
  *   modules-load.d/*.conf makes systemd-modules-load fail; that one line is
  *   dropped from that file, everything else kept byte for byte. This is the
  *   only edit made to a file the tool does not own.
  */
 import { MODULE_NAME } from '../../patterns.js';
+import { modulesToLoadFrom } from '../../facts/host/modules-load-d.js';
 import type { HostFacts } from '../../facts/host/types.js';
 import type { Warning } from '../types.js';
 import type { FileChange, ModuleResult } from './file-change.js';
@@ -49,9 +54,15 @@ export function planVfioModules(facts: HostFacts, hasDevices: boolean): ModuleRe
   const changes: FileChange[] = [];
   const warnings: Warning[] = [];
   const current = facts.files[MODULES_LOAD_FILE]?.content ?? null;
-  const after = hasDevices ? renderModulesLoad(desiredVfioModules(facts)) : null;
+  const theirs = new Set(modulesToLoadFrom(facts.files, facts.readsEtcModules ?? true, [MODULES_LOAD_FILE]).value.map((m) => normalizeModule(m.module)));
+  const missing = desiredVfioModules(facts).filter((m) => !theirs.has(normalizeModule(m)));
+  const after = hasDevices && missing.length ? renderModulesLoad(missing) : null;
   if (current !== after) {
-    changes.push({ path: MODULES_LOAD_FILE, after, reason: after ? 'load the vfio modules at boot' : 'no devices declared: vfio modules no longer needed' });
+    changes.push({
+      path: MODULES_LOAD_FILE,
+      after,
+      reason: after ? 'load the vfio modules at boot' : hasDevices ? 'the operator\'s modules-load configuration already loads the vfio modules' : 'no devices declared: vfio modules no longer needed',
+    });
   }
   if (!needsVirqfd(facts)) {
     const others = Object.keys(facts.files)

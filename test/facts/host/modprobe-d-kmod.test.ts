@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MODPROBE_DIRS, modprobeFileOrder, parseModprobeConfig, renderModprobeC, vfioPciIds } from '../../../src/facts/host/modprobe-d.js';
+import { MODPROBE_DIRS, modprobeFileOrder, parseModprobeConfig, renderModprobeC } from '../../../src/facts/host/modprobe-d.js';
 import { cases, parts } from './fixtures.js';
 
 function findModprobe(): string | null {
@@ -74,17 +74,5 @@ describe.skipIf(!MODPROBE)('modprobe.d model = modprobe -c (real kmod)', () => {
     const order = modprobeFileOrder(files.keys());
     const model = parseModprobeConfig(order.map((path) => ({ path, content: files.get(path) ?? '' })));
     expect(renderModprobeC(model.value)).toEqual(modprobeC(dirs));
-  });
-
-  it('effective config after the tool renders its file beside a hand-made one: never two `options vfio_pci ids=`', () => {
-    // Checked for every plan in test/engine/adoption.test.ts too; here the rule itself on kmod's own answer.
-    const files = new Map([
-      ['/etc/modprobe.d/vfio.conf', '#pve-passthrough 20260101T000000Z-abcd: options vfio-pci ids=10de:1b80\n'],
-      ['/etc/modprobe.d/pve-passthrough.conf', 'options vfio-pci ids=10de:1b80,10de:2484\n'],
-    ]);
-    const lines = modprobeC(layOut('one-ids', files).map((d) => (mkdirSync(d, { recursive: true }), d)));
-    expect(lines.filter((l) => /^options vfio_pci .*\bids=/.test(l))).toHaveLength(1);
-    const model = parseModprobeConfig(modprobeFileOrder(files.keys()).map((path) => ({ path, content: files.get(path) ?? '' })));
-    expect(vfioPciIds(model.value).value.lines).toHaveLength(1);
   });
 });

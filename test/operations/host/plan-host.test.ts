@@ -29,8 +29,9 @@ const scenarios: [string, () => HostFacts, Record<string, unknown>, string[], { 
     'write-file /etc/modprobe.d/pve-passthrough.conf', 'update-initramfs', 'proxmox-boot-tool-refresh']],
   ['twin GPUs, one declared (per-address)', twinFacts, { devices: [{ address: '0000:01:00.0' }] }, [
     'write-file /etc/modules-load.d/pve-passthrough.conf', 'write-file /etc/modprobe.d/pve-passthrough.conf', 'update-initramfs']],
+  // /etc/modules already loads the vfio modules: no file of the tool's for them, only the leftover line goes.
   ['howto leftovers in /etc/modules on 6.17', () => withFiles(pve9IntelGrub(), { '/etc/modules': fixture('etc-modules/howto-pve7.txt') }), { devices: [gpu] }, [
-    'write-file /etc/modules-load.d/pve-passthrough.conf', 'write-file /etc/modules', 'write-file /etc/modprobe.d/pve-passthrough.conf', 'update-initramfs']],
+    'write-file /etc/modules', 'write-file /etc/modprobe.d/pve-passthrough.conf', 'update-initramfs']],
   ['kernel params only, no devices', () => pve9IntelGrub(), { kernelParams: ['initcall_blacklist=sysfb_init'] }, [
     'write-file /etc/default/grub.d/pve-passthrough.cfg', 'update-grub']],
 ];

@@ -44,8 +44,17 @@ describe('planVfioModules', () => {
   });
   it('keeps vfio_virqfd on kernels < 6.2 and leaves stock files alone', () => {
     const f = withFiles(pve7Intel(), { '/etc/modules': fixture('etc-modules/howto-pve7.txt') });
-    expect(planVfioModules(f, true).changes.map((c) => c.path)).toEqual([OWNED]);
+    expect(planVfioModules(f, true).changes.map((c) => c.path)).toEqual([]);
     expect(planVfioModules(pve9IntelGrub(), true).changes.map((c) => c.path)).toEqual([OWNED]);
+  });
+  it('lists only the modules the operator\'s own files do not load (any modules-load.d directory, /etc/modules through modules.conf)', () => {
+    const partial = withFiles(pve9IntelGrub(), { '/etc/modules': 'vfio\n', '/usr/lib/modules-load.d/vfio.conf': 'vfio-pci\n' });
+    expect(planVfioModules(partial, true).changes).toEqual([expect.objectContaining({ path: OWNED, after: expect.stringMatching(/\nvfio_iommu_type1\n$/) })]);
+    // Without Debian's modules.conf link systemd never reads /etc/modules.
+    expect(planVfioModules({ ...partial, readsEtcModules: false }, true).changes[0]?.after).toMatch(/\nvfio\nvfio_iommu_type1\n$/);
+    // The tool's file from an earlier run goes once the operator's lines cover it.
+    const covered = withFiles(pve9IntelGrub(), { '/etc/modules': 'vfio\nvfio_iommu_type1\nvfio_pci\n', [OWNED]: renderModulesLoad(['vfio', 'vfio_iommu_type1', 'vfio_pci']) });
+    expect(planVfioModules(covered, true).changes).toEqual([expect.objectContaining({ path: OWNED, after: null })]);
   });
   it('refuses to render a non-module name', () => {
     expect(() => renderModulesLoad(['vfio', 'x; reboot'])).toThrow(UnsafeContentError);

@@ -1,0 +1,207 @@
+/**
+ * One owner per modprobe setting: the tool's file carries only what the
+ * operator's own modprobe.d lines do not already configure, and never a
+ * second line for a setting they configure differently.
+ *
+ * Input: the owned file as driver-binding.ts renders it for the declaration
+ * (`desired`), and the operator's files (every other file kmod reads, read
+ * through the effective model of src/facts/host/modprobe-d.ts). Per directive
+ * of `desired`:
+ * - satisfied by the operator's effective config (vfio-pci's effective `ids=`
+ *   holds every declared id; the module's first softdep has vfio-pci in pre:;
+ *   the module is blacklisted (then it needs no softdep either); the same
+ *   option value; the same install command): left out of the tool's file;
+ * - the operator configures it differently (`ids=` without some declared id;
+ *   a softdep without vfio-pci): TAKEN OVER. The merged line (operator's ids
+ *   and options first, then what is missing) goes into the tool's file and
+ *   every operator line for that setting is neutralised in place:
+ *     # pve-passthrough <run-id> took over: <the line as it was>
+ *   Only files under /etc/modprobe.d are edited; a setting in a package or
+ *   runtime file blocks the node (copy the file to /etc/modprobe.d first);
+ * - cannot be combined (an operator install command for a module that would
+ *   get a softdep, which makes kmod ignore the install; an operator softdep or
+ *   install for a module the tool would hook): blocks the node, naming file
+ *   and line.
+ * Stateless: the operator's view is computed with every neutralised line put
+ * back, so when the tool no longer needs a setting (declaration removed, or
+ * the operator's own line now suffices) its lines come back byte for byte.
+ */
+import {
+  installOf, isBlacklisted, logicalLines, modprobeFileOrder, moduleParam, normalizeModule, parseModprobeConfig, softdepOf, vfioPciIds,
+} from '../../facts/host/modprobe-d.js';
+import type { HostFacts, ModprobeConfig, ModprobeEntry } from '../../facts/host/types.js';
+import type { Refusal, Warning } from '../types.js';
+import type { FileChange } from './file-change.js';
+import { MANAGED_HEADER, MODPROBE_D, MODPROBE_FILE } from './paths.js';
+
+const MARK = /^# pve-passthrough (\S+) took over: /;
+
+export function takeoverMarker(runId: string): string {
+  return `# pve-passthrough ${runId} took over: `;
+}
+
+/** A neutralised line back as the operator wrote it (other lines unchanged). */
+export function restoreLine(line: string): string {
+  return line.replace(MARK, '');
+}
+
+/** Content with every marker's run id replaced, so two plans of the same change compare equal. */
+export function normalizeTakeoverMarkers(text: string): string {
+  return text.replace(/^# pve-passthrough \S+ took over: /gm, '# pve-passthrough <run> took over: ');
+}
+
+interface OperatorFile {
+  readonly path: string;
+  readonly actual: readonly string[];
+  readonly restored: readonly string[];
+}
+
+export interface ModprobeAdoption {
+  /** The tool's file content (unsealed) after adoption; null = not needed. */
+  readonly owned: string | null;
+  /** Edits of operator files: lines neutralised or put back. */
+  readonly changes: readonly FileChange[];
+  readonly blocking: readonly Refusal[];
+  readonly warnings: readonly Warning[];
+}
+
+const norm = (names: readonly string[]): Set<string> => new Set(names.map(normalizeModule));
+
+function operatorFiles(facts: HostFacts): OperatorFile[] {
+  const paths = modprobeFileOrder(Object.keys(facts.files).filter((p) => p !== MODPROBE_FILE && facts.files[p]?.content != null));
+  return paths.map((path) => {
+    const actual = (facts.files[path]?.content as string).split('\n');
+    return { path, actual, restored: actual.map(restoreLine) };
+  });
+}
+
+export function adoptModprobe(facts: HostFacts, desired: string | null, runId: string): ModprobeAdoption {
+  const files = operatorFiles(facts);
+  const op: ModprobeConfig = parseModprobeConfig(files.map((f) => ({ path: f.path, content: f.restored.join('\n') }))).value;
+  const neutralise = new Map<string, Set<number>>(); // path -> 0-based physical lines
+  const blocking: Refusal[] = [];
+  const warnings: Warning[] = [];
+  const takeOver = (entries: readonly ModprobeEntry[], what: string): void => {
+    for (const e of entries) {
+      if (!e.file.startsWith(MODPROBE_D)) {
+        blocking.push({
+          subject: `file ${e.file}`,
+          reason: `line ${e.line} configures ${what} differently from the declaration, and pve-passthrough edits only files in ${MODPROBE_D}`,
+          fix: `copy it to ${MODPROBE_D}${e.file.slice(e.file.lastIndexOf('/') + 1)} (a file there overrides it), then plan again`,
+        });
+        continue;
+      }
+      const set = neutralise.get(e.file) ?? new Set<number>();
+      for (let l = e.line; l <= e.endLine; l++) set.add(l - 1);
+      neutralise.set(e.file, set);
+      warnings.push({ subject: `file ${e.file}`, message: `line ${e.line} (${e.text.slice(0, 80)}) is taken over into ${MODPROBE_FILE} and commented out there; rollback, or removing the declaration, puts it back` });
+    }
+  };
+  const conflict = (e: ModprobeEntry, reason: string, fix: string): void => {
+    blocking.push({ subject: `file ${e.file}`, reason: `line ${e.line}: ${reason}`, fix });
+  };
+
+  const kept: string[] = [];
+  const lines = desired === null ? [] : desired.replace(/\n$/, '').split('\n');
+  const parsed = logicalLines(desired ?? '');
+  const byLine = new Map(parsed.map((l) => [l.line, l]));
+  const want = parseModprobeConfig([{ path: MODPROBE_FILE, content: desired ?? '' }]).value;
+  lines.forEach((text, i) => {
+    const logical = byLine.get(i + 1);
+    if (!logical) {
+      if (text !== MANAGED_HEADER || kept.length > 0) kept.push(text); // comments (the ledger) stay
+      return;
+    }
+    const at = <T extends ModprobeEntry>(list: readonly T[]): T | undefined => list.find((e) => e.line === i + 1);
+    const options = at(want.options);
+    if (options) {
+      const words = options.options.split(/[ \t]+/).filter(Boolean);
+      if (options.module === 'vfio_pci' && words.some((w) => w.startsWith('ids='))) {
+        const wantIds = vfioPciIds(want).value.ids;
+        const have = vfioPciIds(op).value;
+        if (have.lines.length === 0) kept.push(text);
+        else if (wantIds.every((id) => have.ids.includes(id))) return;
+        else {
+          const merged = [...have.ids, ...wantIds.filter((id) => !have.ids.includes(id))];
+          const extra = new Map<string, string>();
+          for (const l of have.lines) {
+            for (const w of l.options.split(/[ \t]+/).filter((x) => x !== '' && !x.startsWith('ids='))) extra.set(w.split('=')[0] ?? w, w);
+          }
+          kept.push(['options vfio-pci', `ids=${merged.join(',')}`, ...extra.values()].join(' '));
+          takeOver(have.lines, 'options vfio-pci ids=');
+        }
+        return;
+      }
+      const unmet = words.filter((w) => moduleParam(op, options.module, w.split('=')[0] ?? w)?.value !== (w.includes('=') ? w.slice(w.indexOf('=') + 1) : ''));
+      if (unmet.length === 0) return;
+      for (const w of unmet) {
+        const other = moduleParam(op, options.module, w.split('=')[0] ?? w);
+        if (other) warnings.push({ subject: `file ${other.from.file}`, message: `line ${other.from.line} also sets ${options.module} ${w.split('=')[0]}=${other.value}; the value read last wins` });
+      }
+      kept.push(text);
+      return;
+    }
+    const softdep = at(want.softdeps);
+    if (softdep) {
+      // A module the operator blacklists is never loaded by alias at boot (PVE ships `blacklist nvidiafb`): no order to set.
+      if (isBlacklisted(op, softdep.module)) return;
+      const theirs = softdepOf(op, softdep.module);
+      const theirPre = norm(theirs?.pre ?? []);
+      if (theirs && softdep.pre.every((m) => theirPre.has(normalizeModule(m))) && softdep.post.every((m) => norm(theirs.post).has(normalizeModule(m)))) return;
+      if (theirs) {
+        const pre = [...theirs.pre, ...softdep.pre.filter((m) => !theirPre.has(normalizeModule(m)))];
+        const post = [...theirs.post, ...softdep.post.filter((m) => !norm(theirs.post).has(normalizeModule(m)))];
+        kept.push(`softdep ${softdep.text.split(/[ \t]+/)[1]} pre: ${pre.join(' ')}${post.length ? ` post: ${post.join(' ')}` : ''}`);
+        takeOver(op.softdeps.filter((s) => s.module === softdep.module), `softdep ${softdep.module}`);
+        return;
+      }
+      const install = installOf(op, softdep.module);
+      if (install) {
+        conflict(install, `install ${install.module} is the operator's; a softdep for ${install.module} (which vfio-pci needs to load first) would make kmod ignore that install command (modprobe.d(5): softdep takes precedence)`,
+          `turn the install command into a softdep, or remove it, then plan again`);
+        return;
+      }
+      kept.push(text);
+      return;
+    }
+    const install = at(want.installs);
+    if (install) {
+      const theirSoftdep = softdepOf(op, install.module);
+      const theirInstall = op.installs.find((x) => x.module === install.module);
+      if (theirSoftdep) {
+        conflict(theirSoftdep, `softdep ${install.module} is the operator's, and kmod ignores the install command of a module that has a softdep, so pve-passthrough's per-address binding for ${install.module} would never run`,
+          `remove that softdep (pve-passthrough orders vfio-pci itself), then plan again`);
+      } else if (theirInstall && theirInstall.command !== install.command) {
+        conflict(theirInstall, `install ${install.module} is the operator's; kmod runs only the first install command of a module, so pve-passthrough cannot add its own`,
+          `remove it or fold the driver_override writes into it, then plan again`);
+      } else if (!theirInstall) {
+        kept.push(text);
+      }
+      return;
+    }
+    const black = at(want.blacklist);
+    if (black) {
+      if (!isBlacklisted(op, black.module)) kept.push(text);
+      return;
+    }
+    kept.push(text);
+  });
+
+  const owned = kept.some((l) => l.trim() !== '') ? `${MANAGED_HEADER}\n${kept.join('\n')}\n` : null;
+  const changes: FileChange[] = [];
+  for (const f of files) {
+    const set = neutralise.get(f.path) ?? new Set<number>();
+    const target = f.restored.map((l, i) => (set.has(i) ? (MARK.test(f.actual[i] as string) ? (f.actual[i] as string) : `${takeoverMarker(runId)}${l}`) : l));
+    const before = f.actual.join('\n');
+    const after = target.join('\n');
+    if (after === before) continue;
+    const taken = [...set].filter((i) => !MARK.test(f.actual[i] as string)).map((i) => i + 1);
+    const back = f.actual.flatMap((l, i) => (MARK.test(l) && !set.has(i) ? [i + 1] : []));
+    changes.push({
+      path: f.path,
+      after,
+      reason: [taken.length ? `take over line ${taken.join(', ')} into ${MODPROBE_FILE} (commented out here)` : '', back.length ? `put back line ${back.join(', ')} as the operator wrote it` : ''].filter(Boolean).join('; '),
+    });
+  }
+  return { owned: blocking.length ? desired : owned, changes: blocking.length ? [] : changes, blocking, warnings: blocking.length ? [] : warnings };
+}
