@@ -173,6 +173,19 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster, hostF
     warnings.push({ subject: `cluster ${cluster.name}`, message: 'could not read the other VMs\' hostpci entries; devices already used elsewhere may go unnoticed' });
     return [];
   });
+  // Machine versions per node, read once (any user may); unreadable = unchecked, said in the VM's warnings.
+  const machineLists = new Map<string, Promise<string[] | undefined>>();
+  const machinesOf = (node: string): Promise<string[] | undefined> => {
+    let p = machineLists.get(node);
+    if (!p) {
+      p = api.qemuMachines(node).then((l) => l.map((m) => m.id), () => {
+        warnings.push({ subject: `node ${node}`, message: 'could not read GET /nodes/{node}/capabilities/qemu/machines: machine versions are not checked' });
+        return undefined;
+      });
+      machineLists.set(node, p);
+    }
+    return p;
+  };
   const q = new PQueue({ concurrency: API_CONCURRENCY });
   const plans = await Promise.all(vms.map((v) => q.add(async (): Promise<VmPlan> => {
     ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'start', message: 'reading config' });
@@ -182,7 +195,8 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster, hostF
       if (where.node !== v.node) throw Object.assign(new Error(`VM ${v.vmid} is on node ${where.node}, the inventory says ${v.node}`), { code: 'E_VM_NODE' });
       const current = await readVmCurrent(api, v.node, v.vmid, where.status);
       const host = hostFacts ? await hostFacts(v.node) : null;
-      const p = planVm(v, current, { mappings: mappingNodes, otherAssignments: others, authKind: api.authKind, hasRootTicket: api.hasRootTicket, ...(host ? { host } : {}) });
+      const machines = await machinesOf(v.node);
+      const p = planVm(v, current, { mappings: mappingNodes, otherAssignments: others, authKind: api.authKind, hasRootTicket: api.hasRootTicket, ...(host ? { host } : {}), ...(machines ? { machines } : {}) });
       ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'done', message: p.changes.length ? `${p.changes.length} change(s)` : 'nothing to do' });
       return { ...p, cluster: cluster.name, status: current.status };
     } catch (err) {

@@ -54,23 +54,82 @@ function sameDevice(a: Hostpci, b: Hostpci, node: string, mappings: readonly Map
 }
 
 /** The machine the VM must end up with, or undefined to leave it alone. */
-function desiredMachine(desired: Vm, current: string | undefined, wantsPcie: boolean): { value?: string; refusal?: string; warning?: string } {
+function desiredMachine(desired: Vm, current: string | undefined, wantsPcie: boolean, node: MachineContext): { value?: string; refusal?: string; warning?: string } {
+  const r = desiredMachineType(desired, current, wantsPcie, node);
+  if (r.value === undefined || r.refusal) return r;
+  const type = safeMachine(r.value)?.type;
+  const unknown = type ? unsupportedVersion(type, node.machines) : undefined;
+  return unknown ? { refusal: unknown } : r;
+}
+
+/** Node facts the machine rules need: the guest's ostype and the machine ids the node's QEMU offers. */
+interface MachineContext {
+  readonly ostype?: string;
+  readonly node: string;
+  readonly machines?: readonly string[];
+}
+
+const isWindows = (ostype: string | undefined): boolean => ostype !== undefined && /^win/.test(ostype);
+const versionOf = (type: string): string | undefined => /^pc-(?:i440fx-|q35-)?(\d+(?:\.\d+)+)/.exec(type)?.[1];
+
+/**
+ * A versioned type the node's QEMU does not offer (GET /nodes/{node}/capabilities/qemu/machines).
+ * The `+pveN` suffix is PVE's own compat revision of that QEMU version, so the version is compared without it.
+ */
+function unsupportedVersion(type: string, machines: readonly string[] | undefined): string | undefined {
+  const v = versionOf(type);
+  if (v === undefined || machines === undefined) return undefined;
+  const kind = type.includes('q35') ? 'q35' : 'i440fx';
+  const offered = machines.filter((id) => (kind === 'q35' ? id.startsWith('pc-q35-') : id.startsWith('pc-i440fx-'))).map(versionOf);
+  if (offered.includes(v)) return undefined;
+  return `machine ${type} is not offered by this node's QEMU (capabilities/qemu/machines lists ${kind} ${[...new Set(offered)].slice(0, 4).join(', ') || 'nothing'}…); the VM would not start`;
+}
+
+/** The newest versioned q35 the node offers (the first listed, with its +pveN revision). */
+function currentQ35(machines: readonly string[] | undefined): string | undefined {
+  return machines?.find((id) => /^pc-q35-\d/.test(id));
+}
+
+function desiredMachineType(desired: Vm, current: string | undefined, wantsPcie: boolean, node: MachineContext): { value?: string; refusal?: string; warning?: string } {
   const cur: Machine = current ? safeMachine(current) ?? {} : {};
+  // q35 for this VM: a pinned i440fx keeps its version; an unpinned Windows guest gets the node's current one.
+  const q35For = (from: string): { type: string; warning?: string } => {
+    const type = i440fxToQ35(from);
+    if (type !== 'q35' || !isWindows(node.ostype)) return { type };
+    const pinned = currentQ35(node.machines);
+    return pinned
+      ? { type: pinned, warning: `Windows guest without a pinned machine version: pinned to ${pinned}, the newest q35 node ${node.node} offers, rather than a floating q35` }
+      : { type, warning: `Windows guest without a pinned machine version, and node ${node.node}'s machine versions could not be read: writing a floating q35` };
+  };
   if (desired.machine !== undefined) {
     const want = parseMachine(desired.machine);
-    const next: Machine = { ...cur, type: want.type ?? 'pc' };
+    let type = want.type ?? 'pc';
+    let pinWarning: string | undefined;
+    if (type === 'q35' && machineKind(cur) === 'q35' && cur.type !== undefined) {
+      type = cur.type; // already q35: a pinned version stays
+    } else if (type === 'q35' && machineKind(cur) === 'i440fx') {
+      const q = q35For(cur.type ?? 'pc');
+      type = q.type;
+      pinWarning = q.warning;
+    } else if (type === 'q35' && cur.type === undefined && isWindows(node.ostype)) {
+      const q = q35For('pc');
+      type = q.type;
+      pinWarning = q.warning;
+    }
+    const next: Machine = { ...cur, type };
     delete (next as { viommu?: string }).viommu;
     if (want.viommu) (next as { viommu?: string }).viommu = want.viommu;
     if (!next.viommu) delete (next as { 'aw-bits'?: number })['aw-bits'];
     if (wantsPcie && !isQ35(next)) return { refusal: `pcie=1 needs a q35 machine, but machine is declared as "${desired.machine}"` };
     if (machineEqual(next, cur)) return {};
     const chipset = machineKind(cur) !== machineKind(next);
-    return { value: serialiseMachine(next), ...(chipset ? { warning: chipsetWarning(cur.type ?? 'pc', next.type ?? 'pc') } : {}) };
+    const warning = [chipset ? chipsetWarning(cur.type ?? 'pc', next.type ?? 'pc') : undefined, pinWarning].filter(Boolean).join('; ');
+    return { value: serialiseMachine(next), ...(warning ? { warning } : {}) };
   }
   if (!wantsPcie || isQ35(cur)) return {};
   if (machineKind(cur) === 'virt') return { refusal: 'pcie=1 needs a q35 machine; this is an ARM (virt) VM' };
-  const type = i440fxToQ35(cur.type ?? 'pc');
-  return { value: serialiseMachine({ ...cur, type }), warning: chipsetWarning(cur.type ?? 'pc', type) };
+  const q = q35For(cur.type ?? 'pc');
+  return { value: serialiseMachine({ ...cur, type: q.type }), warning: [chipsetWarning(cur.type ?? 'pc', q.type), q.warning].filter(Boolean).join('; ') };
 }
 
 function safeMachine(v: string): Machine | undefined {
@@ -185,7 +244,7 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
 
   // --- machine and guest-side checks -------------------------------------------
   const wantsPcie = wanted.some((w) => w.pcie === true);
-  const m = desiredMachine(desired, cfg.machine, wantsPcie);
+  const m = desiredMachine(desired, cfg.machine, wantsPcie, { node: desired.node, ...(cfg.ostype !== undefined ? { ostype: cfg.ostype } : {}), ...(ctx.machines ? { machines: ctx.machines } : {}) });
   if (m.refusal) refused.push({ subject, reason: m.refusal });
   if (m.value !== undefined) set.machine = m.value;
   if (m.warning) warnings.push({ subject, message: m.warning });
@@ -194,7 +253,7 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
     refused.push({ subject, reason: 'legacy-igd needs an i440fx (pc) machine and cannot be used with q35' });
   }
   if (wanted.some((w) => w['x-vga']) && cfg.bios !== 'ovmf') {
-    warnings.push({ subject, message: 'x-vga is set but the VM does not use OVMF (bios: ovmf); GPU passthrough as primary display usually needs UEFI. The bios is not changed.' });
+    warnings.push({ subject, message: `x-vga is set but the VM boots ${cfg.bios ?? 'seabios'} (SeaBIOS), not OVMF: PVE documents GPU passthrough with bios: ovmf (the card's UEFI GOP ROM); the bios is not changed` });
   }
   if (wanted.length > 0 && cfg.balloon !== '0') {
     warnings.push({ subject, message: 'passthrough pins all guest memory, so ballooning stops working; consider balloon: 0' });

@@ -48,6 +48,8 @@ export interface VmPlanContext {
   readonly otherAssignments: readonly OtherAssignment[];
   readonly authKind: 'token' | 'ticket';
   readonly hasRootTicket: boolean;
+  /** Machine ids the VM's node offers (GET /nodes/{node}/capabilities/qemu/machines), newest first; unset = not read. */
+  readonly machines?: readonly string[];
   /** The VM's node: every hostpci entry is checked against it like a node device (the engine always sets it). */
   readonly host?: VmHostContext;
 }

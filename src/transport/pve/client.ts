@@ -11,7 +11,7 @@ import { isUpid, parseUpid } from '../../formats/upid.js';
 import { httpError, transportError } from './http-errors.js';
 import { ROOT_RULE_MESSAGE, touchedHostpci, writeNeedsRoot } from './root-rule.js';
 import {
-  ClusterStatusShape, HardwarePciShape, PciMappingShape, PendingShape, TaskLogShape, TaskStatusShape, VmConfigShape, VmStatusShape,
+  ClusterStatusShape, HardwarePciShape, PciMappingShape, QemuMachinesShape, PendingShape, TaskLogShape, TaskStatusShape, VmConfigShape, VmStatusShape,
 } from './schemas.js';
 import { TicketSession } from './session.js';
 import { makeAgent } from './tls.js';
@@ -266,6 +266,12 @@ export class PveClient {
     const path = `/nodes/${seg(node)}/hardware/pci`;
     // An empty blacklist lists every class (bridges and all), as the GUI's mapping view does.
     return this.parse(HardwarePciShape, await this.get(path, { 'pci-class-blacklist': '' }, { node }), `GET ${path}`) as HardwarePciDevice[];
+  }
+
+  /** GET /nodes/{node}/capabilities/qemu/machines (any user): the machine types the node's QEMU offers, newest first. */
+  async qemuMachines(node: string): Promise<{ id: string; type: string; version?: string }[]> {
+    const path = `/nodes/${seg(node)}/capabilities/qemu/machines`;
+    return this.parse(QemuMachinesShape, await this.get(path, undefined, { node }), `GET ${path}`) as { id: string; type: string; version?: string }[];
   }
 
   async pciMappings(): Promise<PciMappingInfo[]> {

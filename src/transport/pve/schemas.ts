@@ -62,6 +62,8 @@ export const ClusterStatusShape = z.array(z.union([
   }),
 ]));
 
+export const QemuMachinesShape = z.array(z.looseObject({ id: z.string(), type: z.string(), version: z.string().optional() }));
+
 export const PciMappingShape = z.looseObject({
   id: z.string(),
   description: z.string().optional(),
