@@ -17,6 +17,8 @@ import type { Warning } from '../operations/types.js';
 import type { PveClient } from '../transport/pve/index.js';
 import { selectedVms, type EngineContext } from './context.js';
 import { errorInfo } from './errors.js';
+import { PassthroughError } from '../errors.js';
+import { didYouMean } from '../operations/did-you-mean.js';
 import type { ClusterVerification, MappingPlan, VmPlan, VmVerification } from './types.js';
 
 /** The fields of a /cluster/resources item the engine uses. */
@@ -85,15 +87,17 @@ export async function planMappingActions(api: PveClient, cluster: Cluster, iommu
   if (cluster.mappings.length === 0) return { actions: [], refused: [], warnings: [] };
   const nodes = [...new Set(cluster.mappings.flatMap((m) => Object.keys(m.nodes)))];
   const hardware: Record<string, HardwareDevice[]> = {};
+  const hardwareErrors: Record<string, string> = {};
   await Promise.all(nodes.map(async (n) => {
     try {
       hardware[n] = await api.hardwarePci(n);
-    } catch {
-      // planMappings refuses the mapping and names the node
+    } catch (err) {
+      // planMappings refuses the mapping, naming the node and this cause (a 403 names the privilege)
+      hardwareErrors[n] = errorInfo(err).message;
     }
   }));
   const { existing } = await readMappings(api, cluster);
-  const r = planMappings(cluster.mappings, hardware, existing, { iommuOff });
+  const r = planMappings(cluster.mappings, hardware, existing, { iommuOff, hardwareErrors });
   return { actions: [...r.actions], refused: [...r.refused], warnings: [...r.warnings] };
 }
 type MappingPlanRefusal = { subject: string; reason: string; fix?: string };
@@ -191,9 +195,9 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster, hostF
     ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'start', message: 'reading config' });
     try {
       const where = all.find((g) => g.vmid === v.vmid && g.type === 'qemu');
-      if (!where) throw Object.assign(new Error(`VM ${v.vmid} does not exist in cluster ${cluster.name}`), { code: 'E_VM_MISSING' });
-      if (where.node !== v.node) throw Object.assign(new Error(`VM ${v.vmid} is on node ${where.node}, the inventory says ${v.node}`), { code: 'E_VM_NODE' });
-      const current = await readVmCurrent(api, v.node, v.vmid, where.status);
+      if (!where) await vmNotListed(api, cluster.name, v.node, v.vmid, all);
+      if (where && where.node !== v.node) throw Object.assign(new Error(`VM ${v.vmid} is on node ${where.node}, the inventory says ${v.node}`), { code: 'E_VM_NODE' });
+      const current = await readVmCurrent(api, v.node, v.vmid, where?.status);
       const host = hostFacts ? await hostFacts(v.node) : null;
       const machines = await machinesOf(v.node);
       const p = planVm(v, current, { mappings: mappingNodes, otherAssignments: others, authKind: api.authKind, hasRootTicket: api.hasRootTicket, ...(host ? { host } : {}), ...(machines ? { machines } : {}) });
@@ -206,6 +210,25 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster, hostF
     }
   })));
   return { vms: plans, mappings: mappingPlans, warnings };
+}
+
+/**
+ * A VM missing from /cluster/resources is either absent or hidden: PVE lists
+ * only the guests the token may audit. Asking for its config tells them apart,
+ * so a token without VM.Audit is named as a missing privilege (with the path),
+ * not as a VM that does not exist. Returns when the config is readable after all.
+ */
+async function vmNotListed(api: PveClient, cluster: string, node: string, vmid: number, all: readonly GuestResource[]): Promise<void> {
+  try {
+    await api.vmConfig(node, vmid);
+    return;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'E_API_PERMISSION') throw err;
+  }
+  const ids = all.filter((g) => g.type === 'qemu').map((g) => String(g.vmid));
+  throw new PassthroughError('E_VM_MISSING', `VM ${vmid} does not exist in cluster ${cluster}${didYouMean(String(vmid), ids)}`, {
+    fix: ids.length ? `VMs in the cluster: ${ids.join(', ')}` : 'the cluster lists no VMs this login may see',
+  });
 }
 
 function blankVmPlan(cluster: string, node: string, vmid: number, error: VmPlan['error']): VmPlan {

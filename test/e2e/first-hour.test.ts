@@ -83,3 +83,41 @@ describe('apply --reboot never', () => {
     expect(v.stdout).toMatch(/reboot-pending\s+FAIL/);
   }, 60_000);
 });
+
+describe('a typo in a declared address leaves a working GPU alone (fail closed)', () => {
+  let typo: TestFleet;
+  beforeAll(async () => {
+    typo = await testFleet(BUILTIN_SCENARIOS.converge);
+  });
+  afterAll(async () => {
+    await typo.close();
+  });
+
+  it('refuses the whole node with "did you mean 0000:01:00.0", plans no removal, and apply changes nothing there', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const good = typo.fleet.inventoryPath;
+    const conv = await cli(['apply', '-i', good, '--yes', '--poll-ms', '50', '--node', 'pve1']);
+    expect(conv.code, conv.stdout + conv.stderr).toBe(0);
+    const host = typo.fleet.host('pve1');
+    const modprobe = host.state.vfs.readOr('/etc/modprobe.d/pve-passthrough.conf');
+    expect(modprobe).toMatch(/vfio-pci/);
+    const reboots = host.reboots;
+
+    const inv = JSON.parse(readFileSync(good, 'utf8')) as { clusters: { nodes: { name: string; devices: { address: string }[] }[] }[] };
+    inv.clusters[0]!.nodes.find((n) => n.name === 'pve1')!.devices = [{ address: '0000:02:00.0' }];
+    const bad = join(home, 'typo.json');
+    writeFileSync(bad, JSON.stringify(inv));
+    const plan = await cli(['plan', '-i', bad, '--node', 'pve1', '--detailed-exitcode']);
+    expect(plan.code, plan.stderr).toBe(2);
+    expect(plan.stdout).toMatch(/device 0000:02:00\.0: not found in lspci on this host \(did you mean 0000:01:00\.0[ )]/);
+    expect(plan.stdout).toMatch(/nothing on this node is planned, removals included/);
+    expect(plan.stdout).not.toMatch(/- remove|remove \/etc/);
+
+    const apply = await cli(['apply', '-i', bad, '--node', 'pve1', '--yes', '--poll-ms', '50']);
+    expect(apply.code).toBe(1);
+    expect(host.state.vfs.readOr('/etc/modprobe.d/pve-passthrough.conf')).toBe(modprobe);
+    expect(host.reboots).toBe(reboots);
+    const v = await cli(['verify', '-i', good, '--node', 'pve1']);
+    expect(v.code, v.stdout).toBe(0);
+  }, 120_000);
+});

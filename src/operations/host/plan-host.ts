@@ -21,8 +21,9 @@
  */
 import type { HostFacts } from '../../facts/host/types.js';
 import type { Node } from '../../inventory/schema.js';
-import type { HostPlanResult, Warning } from '../types.js';
-import { coveredAddresses } from './driver-binding.js';
+import type { HostPlanResult, Refusal, Warning } from '../types.js';
+import { didYouMean } from '../did-you-mean.js';
+import { coveredAddresses, findPci } from './driver-binding.js';
 import { planModprobe, renderModprobe } from './driver-binding.js';
 import type { FileChange } from './file-change.js';
 import { adoptModprobe } from './modprobe-adopt.js';
@@ -52,8 +53,41 @@ function dedupeWarnings(ws: readonly Warning[]): Warning[] {
   });
 }
 
+/**
+ * Fail closed: a declared device this host does not have (a typo such as
+ * 0000:02:00.0 for 0000:01:00.0) refuses the node's WHOLE plan. Planning the
+ * rest would treat the typo'd device as undeclared and remove the real one's
+ * vfio configuration (declarative removal), then reboot a working node.
+ */
+function unresolvedDevices(node: Node, facts: HostFacts): Refusal[] {
+  const endpoints = facts.pci.filter((p) => !p.isBridge);
+  const missing = node.devices.filter((d) => !findPci(facts, d.address));
+  if (missing.length === 0) return [];
+  const declared = new Set(node.devices.map((d) => d.address));
+  const offer = (d: Node['devices'][number]) => {
+    // Prefer endpoints with the declared vendor:device id, then any endpoint not already declared.
+    const sameId = d.id !== undefined ? endpoints.filter((p) => p.id === d.id) : [];
+    const pool = (sameId.length ? sameId : endpoints).map((p) => p.address).filter((a) => !declared.has(a));
+    return didYouMean(d.address, pool);
+  };
+  return [
+    ...missing.map((d) => ({
+      subject: `device ${d.address}`,
+      reason: `not found in lspci on this host${offer(d)}`,
+      fix: 'list the host\'s devices with `pve-passthrough devices` and correct the address',
+    })),
+    {
+      subject: `node ${node.name}`,
+      reason: `nothing on this node is planned, removals included, while a declared device does not resolve (${missing.map((d) => d.address).join(', ')})`,
+      fix: 'correct the address in the inventory, then plan again',
+    },
+  ];
+}
+
 export function planHost(node: Node, rawFacts: HostFacts, opts: PlanHostOptions = {}): HostPlanResult {
   const { facts, states: seals } = unsealOwnedFiles(rawFacts);
+  const unresolved = unresolvedDevices(node, facts);
+  if (unresolved.length) return { steps: [], refused: unresolved, warnings: [], rebootReasons: [] };
   const safety = checkSafety(node, facts);
   if (safety.frozen) {
     return { steps: [], refused: [...safety.nodeRefusals], warnings: dedupeWarnings(safety.warnings), rebootReasons: [] };

@@ -83,8 +83,11 @@ export function planMappings(
   declared: readonly Mapping[],
   hardware: Readonly<Record<string, readonly HardwareDevice[]>>,
   existing: readonly ExistingMapping[],
-  /** A node whose IOMMU is off: "defer" (plan: written after the node is done) or "refuse" (apply: not written). */
-  opts: { readonly iommuOff: 'defer' | 'refuse' } = { iommuOff: 'refuse' },
+  /**
+   * iommuOff: a node whose IOMMU is off: "defer" (plan: written after the node is done) or "refuse" (apply: not written).
+   * hardwareErrors: why a node's device list could not be read (a 403 names the privilege), by node.
+   */
+  opts: { readonly iommuOff: 'defer' | 'refuse'; readonly hardwareErrors?: Readonly<Record<string, string>> } = { iommuOff: 'refuse' },
 ): MappingPlan {
   const actions: MappingAction[] = [];
   const refused: Refusal[] = [];
@@ -96,7 +99,7 @@ export function planMappings(
     for (const [node, value] of Object.entries(m.nodes).sort(([a], [b]) => a.localeCompare(b))) {
       const list = hardware[node];
       if (!list) {
-        refused.push({ subject, reason: `no PCI device list from node ${node} (is it online?)` });
+        refused.push({ subject, reason: `no PCI device list from node ${node}: ${opts.hardwareErrors?.[node] ?? 'the node did not answer (is it online?)'}` });
         ok = false;
         continue;
       }

@@ -4,6 +4,7 @@
  * match stay at their index; an entry for the same device is updated in place;
  * new ones take free indexes; undeclared ones go only with manageAllHostpci.
  */
+import { didYouMean } from '../did-you-mean.js';
 import {
   HOSTPCI_KEYS, MAX_HOSTPCI, hostIdsOverlap, hostpciEqual, hostpciIndex, parseHostpci, serialiseHostpci, type Hostpci,
 } from '../../formats/hostpci.js';
@@ -228,7 +229,7 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
   });
   for (const w of wanted) {
     if (w.mapping && !ctx.mappings.some((m) => m.id === w.mapping)) {
-      refused.push({ subject, reason: `mapping "${w.mapping}" is neither declared in the inventory nor present in the cluster`, fix: 'declare it under mappings' });
+      refused.push({ subject, reason: `mapping "${w.mapping}" is neither declared in the inventory nor present in the cluster${didYouMean(w.mapping, ctx.mappings.map((m) => m.id))}`, fix: 'declare it under mappings, or correct the id' });
     } else if (w.mapping && addressesOn(w, desired.node, ctx.mappings).length === 0) {
       refused.push({ subject, reason: `mapping "${w.mapping}" has no device on node ${desired.node}`, fix: `add ${desired.node} to the mapping's nodes` });
     }

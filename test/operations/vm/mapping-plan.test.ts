@@ -51,7 +51,7 @@ describe('planMappings', () => {
     const bad = [Mapping.parse({ id: 'nic', nodes: { pve1: '0000:09:00.0', pve9: '0000:01:00.0' } })];
     const plan = planMappings(bad, hardware, []);
     expect(plan.actions).toEqual([]);
-    expect(plan.refused.map((r) => r.reason)).toEqual(['node pve1 has no PCI device 0000:09:00.0', 'no PCI device list from node pve9 (is it online?)']);
+    expect(plan.refused.map((r) => r.reason)).toEqual(['node pve1 has no PCI device 0000:09:00.0', 'no PCI device list from node pve9: the node did not answer (is it online?)']);
   });
 
   it('no mapping is written while a node\'s IOMMU is off: refused when writing, deferred (said so) when planning', () => {
