@@ -55,9 +55,10 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
         out.progress.done();
         if (!planHasWork(summarisePlan(plan))) {
           process.stderr.write('Nothing to do: every node and VM is already in the declared state.\n');
-        } else if (!f.yes) {
-          process.stderr.write(renderPlan(plan, out.err));
-          if (!(await confirm('Apply these changes?'))) {
+        } else {
+          // The plan is shown before anything is applied, with --yes too: the log of an unattended run says what it was about to do.
+          if (!f.quiet) process.stderr.write(renderPlan(plan, out.err));
+          if (!f.yes && !(await confirm('Apply these changes?'))) {
             process.stderr.write('Nothing was changed.\n');
             return EXIT.error;
           }

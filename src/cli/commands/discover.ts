@@ -7,6 +7,7 @@ import { askSecret } from '../prompt.js';
 import type { GuestResource } from '../../engine/plan-vms.js';
 import { hostpciIndex, parseHostpci } from '../../formats/hostpci.js';
 import type { PveClient } from '../../transport/pve/index.js';
+import { escapeControl } from '../terminal-text.js';
 
 /**
  * The VM's hostpciN entries as inventory entries, in index order, so the
@@ -15,7 +16,7 @@ import type { PveClient } from '../../transport/pve/index.js';
  * left out with a warning rather than guessed.
  */
 async function existingHostpci(client: PveClient, node: string, vmid: number): Promise<Record<string, unknown>[]> {
-  const warn = (m: string) => process.stderr.write(`warning: VM ${vmid}: ${m}\n`);
+  const warn = (m: string) => process.stderr.write(`warning: VM ${vmid}: ${escapeControl(m)}\n`);
   let config: Record<string, unknown>;
   try {
     config = (await client.vmConfig(node, vmid)).config as Record<string, unknown>;
