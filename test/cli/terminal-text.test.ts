@@ -90,6 +90,7 @@ describe('terminal renderers show hostile values, never obey them', () => {
 
   it('the confirmation shows exactly what is sent: every set key and every delete', () => {
     const text = renderPlan(plan, PLAIN);
+    expect(text).toContain('~ update /etc/modprobe.d/pve-passthrough.conf mode 0644, owner 0:0 (owned)');
     expect(text).toContain('+ hostpci0: 0000:01:00,pcie=1');
     expect(text).toMatch(/- args/);
   });

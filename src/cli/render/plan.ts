@@ -58,7 +58,8 @@ function renderNode(n: NodePlan, s: Style): string[] {
 function renderStep(st: HostStep, s: Style): string[] {
   switch (st.kind) {
     case 'write-file': {
-      const out = [`    ${st.before === null ? s.green('+ create') : s.yellow('~ update')} ${st.path} ${s.dim(`(${st.reason})`)}`];
+      // Mode and owner too: the confirmation shows everything that is written.
+      const out = [`    ${st.before === null ? s.green('+ create') : s.yellow('~ update')} ${st.path} ${s.dim(`mode ${st.mode}, owner ${st.uid}:${st.gid} (${st.reason})`)}`];
       for (const l of compactDiff(lineDiff(st.before ?? '', st.after))) {
         if (l === '…') out.push(s.dim('        …'));
         else out.push(l.op === '+' ? s.green(`      + ${l.text}`) : l.op === '-' ? s.red(`      - ${l.text}`) : s.dim(`        ${l.text}`));
