@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start, reach and stop the e2e guest (q35 + emulated Intel VT-d, TCG; no KVM needed).
 #
-#   scripts/qemu/guest.sh start    RUN_DIR PORT [bios|uefi]  boot a fresh copy-on-write overlay of the cached image
+#   scripts/qemu/guest.sh start    RUN_DIR PORT [bios|uefi] [twin]  boot a fresh copy-on-write overlay of the cached image
+#                                                             (twin: a second, identical e1000e at 00:05.0)
 #   scripts/qemu/guest.sh wait-ssh RUN_DIR PORT [SECONDS]    until `ssh root@127.0.0.1 -p PORT true` succeeds
 #   scripts/qemu/guest.sh ssh      RUN_DIR PORT CMD…         run CMD in the guest (host key pinned)
 #   scripts/qemu/guest.sh stop     RUN_DIR                   power off (QEMU "quit"), then kill if needed
@@ -11,6 +12,7 @@
 # Guest PCI layout (fixed addresses, so the inventory can name the device):
 #   00:02.0 virtio-net (SSH via hostfwd)   00:03.0 e1000e 8086:10d3 (the device passed through)
 #   00:04.0 virtio-blk (root disk)         00:01.0 VGA, 00:1f.x ICH9 functions
+#   00:05.0 e1000e 8086:10d3, only with `twin` (the identical device that must stay with the host)
 set -euo pipefail
 
 cache="$(cd "${QEMU_E2E_CACHE:-.cache/qemu}" && pwd)"
@@ -30,6 +32,8 @@ case "$action" in
   start)
     port="${3:?PORT missing}"
     firmware="${4:-bios}"
+    twin=()
+    [ "${5:-}" = twin ] && twin=(-netdev user,id=n2,restrict=on -device e1000e,netdev=n2,addr=0x5)
     mkdir -p "$run"
     if [ -f "$run/qemu.pid" ] && kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null; then
       echo "guest: already running (pid $(cat "$run/qemu.pid"))" >&2; exit 1
@@ -54,7 +58,7 @@ case "$action" in
       "${fw[@]}" \
       -device intel-iommu,intremap=on,caching-mode=on \
       -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=n0,addr=0x2 \
-      -netdev user,id=n1,restrict=on -device e1000e,netdev=n1,addr=0x3 \
+      -netdev user,id=n1,restrict=on -device e1000e,netdev=n1,addr=0x3 "${twin[@]}" \
       -drive "file=$run/disk.qcow2,format=qcow2,if=none,id=d0,cache=unsafe" -device virtio-blk-pci,drive=d0,addr=0x4 \
       -display none -serial "file:$run/serial.log" \
       -monitor "unix:$run/mon.sock,server,nowait" -pidfile "$run/qemu.pid" -daemonize

@@ -12,10 +12,14 @@ export interface GuestAccess {
   readonly port: number;
   readonly identityFile: string;
   readonly hostKeyFingerprint: string;
+  /** The declared device; default: the e1000e bound by ids with its softdep. */
+  readonly devices?: NonNullable<InventoryFile['clusters'][number]['nodes']>[number]['devices'];
 }
 
 /** Fixed by scripts/qemu/guest.sh (`-device e1000e,addr=0x3`). */
 export const E1000E_ADDRESS = '0000:00:03.0';
+/** The identical twin (`guest.sh start … twin`), never declared. */
+export const TWIN_ADDRESS = '0000:00:05.0';
 export const E1000E_ID = '8086:10d3';
 export const NODE = 'pvpt-e2e';
 
@@ -41,7 +45,7 @@ export function guestInventory(a: GuestAccess): InventoryFile {
               hostKey: { fingerprint: a.hostKeyFingerprint },
               connectTimeoutSeconds: 60,
             },
-            devices: [
+            devices: a.devices ?? [
               { address: E1000E_ADDRESS, id: E1000E_ID, bind: 'ids', softdep: ['e1000e'] },
             ],
             iommuPassthrough: true,
