@@ -62,13 +62,14 @@ export function precheckUpdate(vm: SimVm, upd: ConfigUpdate, identity: AuthIdent
   if (upd.digest !== undefined && upd.digest !== vm.digest) throw die(CHECKSUM_MISMATCH);
 }
 
-/** qemu-server check_hostpci_perm: raw `host=` is root@pam's alone. */
+/** qemu-server check_hostpci_perm: raw `host=` is root@pam's alone, and since 9.2.6 (commit 79782166) any `romfile=` too. */
 function checkHostpciPerm(identity: AuthIdentity, vm: SimVm, key: string, value: string): void {
   if (isRoot(identity)) return;
   const device = parsePropertyString(HOSTPCI_FORMAT, value).value;
   if (device.host !== undefined && device.mapping === undefined) {
     throw new Error(`only root can set '${key}' config for non-mapped devices`);
   }
+  if (device.romfile !== undefined) throw new Error(`only root can set '${key}' config with a romfile`);
   requirePriv(identity, 'Mapping.Use', `/mapping/pci/${device.mapping ?? ''}`);
   requirePriv(identity, 'VM.Config.HWType', `/vms/${vm.vmid}`);
 }

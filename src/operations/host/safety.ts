@@ -26,6 +26,7 @@ import { splitCmdline } from './cmdline-tokens.js';
 import { type Binding, coveredAddresses, findPci, functionsOf, isRefusal, resolveBinding, slotOf } from './driver-binding.js';
 import { parseKernelRelease } from './kernel-version.js';
 import { consoleDecision } from './console.js';
+import { vendorWarnings } from './vendor-quirks.js';
 import { normalizeModule } from './vfio-modules.js';
 
 export interface SafetyResult {
@@ -194,6 +195,7 @@ export function checkDevice(node: Node, device: Device, facts: HostFacts, covere
     if (vga && !(consoleGiven && vga.address === bootGpu!.address)) refusals.push({ subject, reason: `blacklisting ${b} would take the driver of the boot console GPU ${vga.address}`, fix: `remove ${b} from "blacklist" (softdep is the default and is enough)` });
   }
 
+  warnings.push(...vendorWarnings(fns));
   for (const f of fns) {
     if (f.driver && f.driver !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `in use by ${f.driver} now; vfio-pci takes it at the next boot` });
     if (f.driverOverride && f.driverOverride !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `driver_override is ${f.driverOverride}` });

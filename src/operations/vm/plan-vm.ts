@@ -267,6 +267,14 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
   if (!rootOk && touched.some((k) => raw(set[k]) || raw(cfg[k]))) {
     refused.push({ subject, reason: ROOT_RULE_REFUSAL });
   }
+  const rom = (v: string | undefined): boolean => v !== undefined && tryParse(v)?.romfile !== undefined;
+  if (!rootOk && touched.some((k) => rom(set[k]) || rom(cfg[k]))) {
+    refused.push({
+      subject,
+      reason: 'romfile= can only be written by root@pam with a password ticket since qemu-server 9.2.6, also on mapped devices (a file under /usr/share/kvm/ is loaded into the guest); no API token can',
+      fix: "add rootTicket to the cluster's api section, or drop romfile (rombar=1 reads the card's own ROM)",
+    });
+  }
 
   // --- changes and power -----------------------------------------------------------
   const changes: VmChange[] = [
