@@ -63,6 +63,8 @@ export async function demoCommand(f: { keep?: boolean }): Promise<number> {
     say(renderApply(report, out).trimEnd());
     const failedNodes = report.nodes.filter((n) => n.outcome === 'failed');
     expect(failedNodes.length === 0, `no node should fail (${failedNodes.map((n) => `${n.node}: ${n.message}`).join('; ')})`);
+    const refusedNodes = report.nodes.filter((n) => n.outcome === 'refused').map((n) => n.node);
+    if (refusedNodes.length) say(out.cyan(`(Expected: ${refusedNodes.join(', ')} was refused on purpose — the demo fleet includes a board the tool must not touch. That refusal is part of the lesson, not a failure of the demo.)`));
 
     heading('3. plan again — the declared state holds (only the refused device remains)');
     ctx = createContext(inventory, opts);
@@ -99,6 +101,7 @@ export async function demoCommand(f: { keep?: boolean }): Promise<number> {
     say(`- VMs were switched to q35 where pcie=1 needs it; VM 102 (running) was shut down, changed and started again; the rx6800 mapping was created from the node's hardware.`);
     if (refusals.length) say(`- Refused for safety (nothing was written for it): ${refusals.join('; ')}.`);
     say(`- Drift is caught read-only: verify exits 2 and names the check; \`apply\` would put the file back.`);
+    if (ok) say(`\n${out.green(`✔ The demo ran as designed${refusals.length ? ' (the refusals it showed are part of the lesson)' : ''}.`)}`);
     say(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: \`pve-passthrough sim\` keeps a fleet running so you can drive plan/apply/verify yourself.`);
     if (f.keep) {
       say(`The fleet keeps running (inventory ${fleet.inventoryPath}); Ctrl-C to stop.`);
