@@ -22,6 +22,10 @@
  *   get a softdep, which makes kmod ignore the install; an operator softdep or
  *   install for a module the tool would hook): blocks the node, naming file
  *   and line.
+ * - `vfio-pci.ids=` on the kernel command line (next boot): kmod appends
+ *   command-line options after those of the files, so it wins. It satisfies
+ *   the declaration when it names every declared id; otherwise the node is
+ *   blocked (a token cannot be commented out; it is the operator's to change).
  * Stateless: the operator's view is computed with every neutralised line put
  * back, so when the tool no longer needs a setting (declaration removed, or
  * the operator's own line now suffices) its lines come back byte for byte.
@@ -75,7 +79,17 @@ function operatorFiles(facts: HostFacts): OperatorFile[] {
   });
 }
 
-export function adoptModprobe(facts: HostFacts, desired: string | null, runId: string): ModprobeAdoption {
+/** The ids of the last `vfio-pci.ids=` / `vfio_pci.ids=` token, or null when there is none. */
+function cmdlineVfioIds(tokens: readonly string[]): { token: string; ids: string[] } | null {
+  let hit: { token: string; ids: string[] } | null = null;
+  for (const t of tokens) {
+    const m = /^vfio[-_]pci\.ids=(.*)$/.exec(t);
+    if (m) hit = { token: t, ids: (m[1] ?? '').split(',').filter(Boolean).map((x) => x.split(':').slice(0, 2).join(':').toLowerCase()) };
+  }
+  return hit;
+}
+
+export function adoptModprobe(facts: HostFacts, desired: string | null, runId: string, cmdline: readonly string[] = []): ModprobeAdoption {
   const files = operatorFiles(facts);
   const op: ModprobeConfig = parseModprobeConfig(files.map((f) => ({ path: f.path, content: f.restored.join('\n') }))).value;
   const neutralise = new Map<string, Set<number>>(); // path -> 0-based physical lines
@@ -118,6 +132,17 @@ export function adoptModprobe(facts: HostFacts, desired: string | null, runId: s
       const words = options.options.split(/[ \t]+/).filter(Boolean);
       if (options.module === 'vfio_pci' && words.some((w) => w.startsWith('ids='))) {
         const wantIds = vfioPciIds(want).value.ids;
+        const onCmdline = cmdlineVfioIds(cmdline);
+        if (onCmdline) {
+          if (!wantIds.every((id) => onCmdline.ids.includes(id))) {
+            blocking.push({
+              subject: 'kernel command line',
+              reason: `${onCmdline.token} is configured for the next boot; kmod passes it after every modprobe.d option, so it wins over any ids= there, and it does not name ${wantIds.filter((id) => !onCmdline.ids.includes(id)).join(', ')}`,
+              fix: 'add the declared ids to that token, or remove it (pve-passthrough then writes options vfio-pci ids=), then plan again',
+            });
+          }
+          return;
+        }
         const have = vfioPciIds(op).value;
         if (have.lines.length === 0) kept.push(text);
         else if (wantIds.every((id) => have.ids.includes(id))) return;

@@ -28,7 +28,7 @@ import { planModprobe, renderModprobe } from './driver-binding.js';
 import type { FileChange } from './file-change.js';
 import { adoptModprobe } from './modprobe-adopt.js';
 import { applyFileSteps, fileSteps } from './file-steps.js';
-import { cmdlineRebootReasons, ownedCmdlineTokens, planKernelCmdline, renderLedger } from './kernel-cmdline.js';
+import { cmdlineRebootReasons, configuredCmdline, ownedCmdlineTokens, planKernelCmdline, renderLedger } from './kernel-cmdline.js';
 import { planLiveBind } from './live-bind.js';
 import { sealSteps, unsealOwnedFiles } from './owned-seal.js';
 import { MODPROBE_D, MODPROBE_FILE } from './paths.js';
@@ -113,7 +113,8 @@ export function planHost(node: Node, rawFacts: HostFacts, opts: PlanHostOptions 
   });
 
   // One owner per setting: only what the operator's own modprobe.d lines lack goes into the tool's file.
-  const adopted = adoptModprobe(facts, renderModprobe(modprobe.plan), opts.runId ?? 'plan');
+  const nextCmdline = [...(configuredCmdline(facts) ?? []), ...cmdline.desired];
+  const adopted = adoptModprobe(facts, renderModprobe(modprobe.plan), opts.runId ?? 'plan', nextCmdline);
   if (adopted.blocking.length) {
     return {
       steps: [],

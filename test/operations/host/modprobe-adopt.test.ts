@@ -89,6 +89,20 @@ describe('taking a line over', () => {
   });
 });
 
+describe('vfio-pci.ids= on the kernel command line (kmod passes it after the files: it wins)', () => {
+  const grub = (tokens: string) => ({ ...ALL_LOADED, '/etc/default/grub': `GRUB_CMDLINE_LINUX_DEFAULT="quiet ${tokens}"\n`, '/etc/modprobe.d/vfio.conf': 'softdep nouveau pre: vfio-pci\nsoftdep snd_hda_intel pre: vfio-pci\n' });
+  it('naming every declared id: no ids= line of the tool\'s', () => {
+    const p = plan(withFiles(pve9IntelGrub(), grub('vfio-pci.ids=10de:2484,10de:228b')));
+    expect(p.refused).toEqual([]);
+    expect(p.steps.filter((s) => 'path' in s)).toEqual([]);
+  });
+  it('missing one: the node is blocked, nothing written', () => {
+    const p = plan(withFiles(pve9IntelGrub(), grub('vfio_pci.ids=10de:2484')));
+    expect(p.steps).toEqual([]);
+    expect(p.refused.map((r) => r.reason).join('\n')).toMatch(/vfio_pci\.ids=10de:2484 is configured for the next boot; .* does not name 10de:228b/);
+  });
+});
+
 describe('what cannot be combined blocks the node, naming file and line; nothing is written', () => {
   it.each([
     ['an operator install command for a driver that needs a softdep', { '/etc/modprobe.d/nv.conf': 'blacklist x\ninstall nouveau /sbin/modprobe --ignore-install nouveau modeset=0\n' }, /file \/etc\/modprobe\.d\/nv\.conf: line 2: install nouveau is the operator's; a softdep .* would make kmod ignore/],
