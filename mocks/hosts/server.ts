@@ -50,6 +50,8 @@ export interface RunningSimHost {
   rotateHostKey(): void;
   /** Someone power-cycled a host stuck in a reboot (neverReturns) from its console: it boots now. */
   powerOn(): void;
+  /** The network between the tool and this host fails for a moment: every open SSH connection is cut (the host stays up). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -159,6 +161,10 @@ class SimHostServer implements RunningSimHost {
     this.state.setFaults({ neverReturns: false });
     this.state.completeReboot();
     if (this.state.phase !== 'cut-off') this.down = false;
+  }
+
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
   }
 
   async close(): Promise<void> {

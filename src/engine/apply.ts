@@ -14,8 +14,11 @@ import type { Check } from '../operations/types.js';
 import { verifyHost } from '../operations/host/verify-host.js';
 import { effectiveRebootPolicy, withContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
-import { applyHostSteps, describeChange, withNodeLock } from './host-apply.js';
+import { applyHostSteps, describeChange, run, withNodeLock } from './host-apply.js';
 import { planFromFacts, planWith, readFacts } from './plan.js';
+import { createHash } from 'node:crypto';
+import { REFRESH_PENDING_FILE } from '../facts/host/script.js';
+import { atomicWrite, removeFile } from '../transport/shell.js';
 import { factsFingerprint } from '../facts/host/gather.js';
 import { RebootGate } from './reboot-gate.js';
 import { nodeDifferences, PLAN_VS_NOW, replanSaved } from './saved-plan.js';
@@ -187,13 +190,20 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
       if (fileAndRefresh.length === 0) return;
       await withNodeLock(host, async () => {
         await assertUnchangedSincePlan(ctx, cluster, node, np);
+        // Until the refreshes ran, a stopped run must leave a trace the next plan sees (withPendingRefresh).
+        const refreshes = fileAndRefresh.flatMap((s) => (s.kind === 'refresh' ? [s.command] : []));
+        const marker = refreshes.map((c) => `${c}\n`).join('');
+        if (marker) await run(host, atomicWrite(REFRESH_PENDING_FILE, { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(marker).digest('hex') }), 'mark the refresh pending', marker);
         const r = await applyHostSteps(host, fileAndRefresh, { runId: ctx.runId, now: ctx.now, signal: ctx.signal, onStep: (m) => emit('step', m) });
         stepsDone += r.stepsDone;
-      });
+        if (marker) await run(host, removeFile(REFRESH_PENDING_FILE), 'clear the refresh marker');
+      }, { runId: ctx.runId, deadRuns: ctx.deadRuns });
     };
     if (reboot) {
       // Take the reboot slot before writing anything, so a stopped rollout leaves this node untouched.
       await gate.withSlot(node, (m) => emit('wait', m), async () => {
+        // The guest decision comes before the first write: a refusal leaves the node untouched.
+        await gate.checkGuests(node);
         await writeAndRefresh();
         if (ctx.signal?.aborted) throw new SafetyError('E_INTERRUPTED', 'interrupted before the reboot; the files are written, the reboot is pending', { node: node.name, fix: 're-run apply to reboot and verify' });
         await gate.reboot(node, (m) => emit('reboot', m));

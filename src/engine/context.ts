@@ -4,6 +4,7 @@
  * here so that the core stays deterministic under test.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import type { Cluster, Inventory, Node, Vm } from '../inventory/schema.js';
 import { InputError } from '../errors.js';
 import { SecretStore } from '../inventory/secrets.js';
@@ -57,6 +58,8 @@ export interface EngineContext {
   readonly pollMs: number;
   readonly signal?: AbortSignal;
   readonly lease: LeaseOptions;
+  /** Runs whose lease this run took over (expired or broken): what they left behind may be cleared. */
+  readonly deadRuns: Set<string>;
   nonce(): string;
 }
 
@@ -65,9 +68,30 @@ export function newRunId(now: Date): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * Test hook for the crash-point suite (test/safety/crash-points.test.ts): with
+ * PVE_PASSTHROUGH_STOP_AT_STEPS=1 the process announces every step boundary
+ * of the apply phase (a node or VM event) on stderr as `@@step-boundary N …` and stops itself
+ * (SIGSTOP) until the test sends SIGCONT, or SIGKILL. Off unless set.
+ */
+function stepBoundaries(emit: (e: EngineEvent) => void): (e: EngineEvent) => void {
+  if (process.env.PVE_PASSTHROUGH_STOP_AT_STEPS !== '1') return emit;
+  let n = 0;
+  let applying = false;
+  return (e) => {
+    emit(e);
+    // Planning only reads: the boundaries that matter start with the apply phase.
+    if (e.type === 'phase') applying ||= e.phase === 'apply';
+    if (!applying || (e.type !== 'node' && e.type !== 'vm')) return;
+    const where = e.type === 'node' ? e.node : `VM ${e.vmid}`;
+    writeSync(2, `\n@@step-boundary ${++n} ${where} ${e.status}: ${e.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 120)}\n`);
+    process.kill(process.pid, 'SIGSTOP');
+  };
+}
+
 export function createContext(inventory: Inventory, o: EngineOptions = {}): EngineContext {
   const now = o.now ?? (() => new Date());
-  const emit = o.onEvent ?? (() => {});
+  const emit = stepBoundaries(o.onEvent ?? (() => {}));
   const secrets = o.secrets ?? new SecretStore();
   return {
     inventory,
@@ -83,6 +107,7 @@ export function createContext(inventory: Inventory, o: EngineOptions = {}): Engi
     pollMs: o.pollMs ?? 1000,
     signal: o.signal,
     lease: o.lease ?? {},
+    deadRuns: new Set(),
     nonce: () => randomBytes(8).toString('hex'),
   };
 }

@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { RemoteCommandError, SafetyError } from '../errors.js';
 import { PCI_ADDRESS, MODULE_NAME } from '../patterns.js';
 import type { HostStep } from '../operations/types.js';
-import { all, atomicWrite, backupPathFor, batch, cmd, hashFile, parseBatch, releaseLock, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, takeLock, UnsafeArgumentError, type Script } from '../transport/shell.js';
+import { all, atomicWrite, backupPathFor, batch, cmd, hashFile, lockHolder, parseBatch, releaseLock, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, takeLock, UnsafeArgumentError, type Script } from '../transport/shell.js';
 import type { RemoteHost } from '../transport/types.js';
 
 export interface ManifestEntry {
@@ -70,8 +70,22 @@ export async function run(host: RemoteHost, script: Script, what: string, stdin?
   return r.stdout;
 }
 
-export async function withNodeLock<T>(host: RemoteHost, fn: () => Promise<T>): Promise<T> {
-  const r = await host.exec(takeLock());
+export interface NodeLockOptions {
+  /** This run: named inside the lock. */
+  readonly runId?: string;
+  /** Runs known dead (their lease expired or was broken and this run took it over): a node lock they left is removed. */
+  readonly deadRuns?: ReadonlySet<string>;
+}
+
+export async function withNodeLock<T>(host: RemoteHost, fn: () => Promise<T>, o: NodeLockOptions = {}): Promise<T> {
+  let r = await host.exec(takeLock(o.runId));
+  if (r.code !== 0 && o.deadRuns?.size) {
+    const owner = /^\/run\/pve-passthrough\.lock\/([A-Za-z0-9][A-Za-z0-9_.-]*)$/m.exec((await host.exec(lockHolder())).stdout)?.[1];
+    if (owner !== undefined && o.deadRuns.has(owner)) {
+      await host.exec(releaseLock(owner));
+      r = await host.exec(takeLock(o.runId));
+    }
+  }
   if (r.code !== 0) {
     throw new RemoteCommandError(
       'another pve-passthrough run holds this node (/run/pve-passthrough.lock exists)',
@@ -83,7 +97,7 @@ export async function withNodeLock<T>(host: RemoteHost, fn: () => Promise<T>): P
   try {
     return await fn();
   } finally {
-    await host.exec(releaseLock()).catch(() => undefined);
+    await host.exec(releaseLock(o.runId)).catch(() => undefined);
   }
 }
 
@@ -98,7 +112,10 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
 
   // Compare-and-swap: every target is backed up and checked before the first write.
   const snapshots = await snapshotTargets(host, fileSteps, o.runId);
-  const writeManifest = () => run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', `${JSON.stringify(manifest, null, 1)}\n`);
+  const writeManifest = () => {
+    const text = `${JSON.stringify(manifest, null, 1)}\n`;
+    return run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0, sha256: sha(text)! }), 'write backup manifest', text);
+  };
   try {
     for (const step of fileSteps) {
       if (o.signal?.aborted) throw abortError(host.node);
@@ -108,7 +125,7 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
         o.onStep?.(`write ${step.path}`);
         const entry: ManifestEntry = { path: step.path, existed, backup: snap.backup, sha256Before: snap.sha256, sha256After: sha(step.after), mode: step.mode, uid: step.uid, gid: step.gid };
         try {
-          await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid }), `write ${step.path}`, step.after);
+          await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, sha256: sha(step.after)! }), `write ${step.path}`, step.after);
         } catch (err) {
           if (!(err instanceof RemoteCommandError) || err.exitCode !== null) throw err;
           // The connection dropped mid-write. The write form never leaves the target partial: say which version it is.
@@ -141,25 +158,27 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
     throw err;
   }
 
-  const refreshed: Extract<HostStep, { kind: 'refresh' }>[] = [];
-  for (const step of refreshes) {
-    o.onStep?.(REFRESH_ARGV[step.command].join(' '));
-    try {
-      await run(host, render(cmd(REFRESH_ARGV[step.command])) as Script, REFRESH_ARGV[step.command].join(' '));
-      refreshed.push(step);
-      done++;
-    } catch (err) {
+  // All of a node's refreshes in ONE exec: a tool killed between update-initramfs and update-grub
+  // would leave a new initramfs behind an old loader (found by test/safety/crash-points-kill.test.ts).
+  // Each command that finished prints a line, so a failure still names the command that failed.
+  if (refreshes.length > 0) {
+    const what = (r: Extract<HostStep, { kind: 'refresh' }>) => REFRESH_ARGV[r.command].join(' ');
+    o.onStep?.(refreshes.map(what).join(' && '));
+    const script = all(...refreshes.flatMap((r) => [cmd(REFRESH_ARGV[r.command]), cmd(['printf', '%s\\n', `@@refreshed ${r.command}`])]));
+    const res = await host.exec(script, { timeoutMs: 600_000 });
+    const finished = refreshes.filter((r) => res.stdout.includes(`@@refreshed ${r.command}\n`)).length;
+    done += finished;
+    if (res.code !== 0) {
+      const failed = refreshes[Math.min(finished, refreshes.length - 1)]!;
       await restoreFromManifest(host, manifest.files);
       // Match the boot files to the restored configuration again.
-      for (const r of refreshes) {
-        await run(host, render(cmd(REFRESH_ARGV[r.command])) as Script, `${REFRESH_ARGV[r.command].join(' ')} (after restore)`).catch(() => undefined);
-      }
-      const e = err as RemoteCommandError;
+      await host.exec(all(...refreshes.map((r) => cmd(REFRESH_ARGV[r.command]))), { timeoutMs: 600_000 }).catch(() => undefined);
+      const detail = (res.stderr || res.stdout.replace(/^@@refreshed .*\n/gm, '')).trim().split('\n').slice(-5).join(' | ');
       throw new RemoteCommandError(
-        `${e.message}; every file changed on this node was restored from its backup and no reboot was done`,
-        e.exitCode,
-        e.stderr,
-        { node: host.node, step: e.context.step, fix: 'fix the cause shown by the command, then re-run apply' },
+        `${what(failed)} failed (exit ${res.code ?? 'none: connection lost'})${detail ? `: ${detail}` : ''}; every file changed on this node was restored from its backup and no reboot was done`,
+        res.code,
+        res.stderr,
+        { node: host.node, step: what(failed), fix: 'fix the cause shown by the command, then re-run apply' },
       );
     }
   }

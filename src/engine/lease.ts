@@ -17,6 +17,7 @@
  * A run that dies leaves the record; it expires after its ttl and the next
  * run takes it over and says so.
  */
+import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { Cluster, Node } from '../inventory/schema.js';
 import { PassthroughError, RemoteCommandError, SshError } from '../errors.js';
@@ -149,10 +150,12 @@ export class RunLease {
         const state = leaseState(rec, this.ctx.runId, now);
         if (state === 'held' && breakRun !== null && rec !== null && rec !== 'unreadable' && rec.run === breakRun) {
           this.ctx.emit({ type: 'warning', subject: this.scope, message: `broke the lease of ${describeHolder(rec, now)} (--break-lease)` });
+          this.ctx.deadRuns.add(rec.run);
         } else if (state === 'held') {
           return { who: describeHolder(rec, now), run: rec !== null && rec !== 'unreadable' ? rec.run : null };
         } else if (state === 'expired') {
           this.ctx.emit({ type: 'warning', subject: this.scope, message: `took over an expired lease: ${describeHolder(rec, now)}; that run did not finish` });
+          if (rec !== null && rec !== 'unreadable') this.ctx.deadRuns.add(rec.run);
         }
         await this.write(host, { run: this.ctx.runId, holder: localHolder(), started: now, renewed: now, ttl: this.ttl });
         return null;
@@ -216,7 +219,8 @@ export class RunLease {
   }
 
   private async write(host: RemoteHost, rec: LeaseRecord): Promise<void> {
-    await run(host, writeLease(this.paths.record), 'write the lease', renderLease(rec));
+    const text = renderLease(rec);
+    await run(host, writeLease(this.paths.record, createHash('sha256').update(text).digest('hex')), 'write the lease', text);
   }
 
   /** Take the guard through the first node that answers, run `fn` on the record, drop the guard. */

@@ -14,7 +14,9 @@ import { planClusterVms, type HostFactsSource } from './plan-vms.js';
 import type { VmHostContext } from '../operations/vm/types.js';
 import { planHost } from '../operations/host/plan-host.js';
 import { factsFingerprint, gatherHostFacts } from '../facts/host/gather.js';
+import { REFRESH_PENDING_FILE } from '../facts/host/script.js';
 import type { ClusterPlan, NodePlan, Plan } from './types.js';
+import { RebootGate } from './reboot-gate.js';
 import type { Inventory } from '../inventory/schema.js';
 
 export interface NodeFactsResult {
@@ -62,7 +64,8 @@ async function planCluster(ctx: EngineContext, cluster: Cluster): Promise<Cluste
   };
   const vmsP = planClusterVms(ctx, cluster, hostFacts);
   const [nodes, vms] = await settleAll<unknown>([nodesP, vmsP]) as [NodeFactsResult[], Awaited<typeof vmsP>];
-  return { name: cluster.name, nodes: nodes.map((n) => n.plan), vms: vms.vms, mappings: vms.mappings, warnings: vms.warnings };
+  const warnings = [...vms.warnings, ...(await rebootOutlook(ctx, cluster, nodes.map((n) => n.plan)))];
+  return { name: cluster.name, nodes: nodes.map((n) => n.plan), vms: vms.vms, mappings: vms.mappings, warnings };
 }
 
 function hostContext(node: Node, facts: HostFacts | null, error?: string): VmHostContext {
@@ -109,7 +112,7 @@ export function planFromFacts(ctx: Pick<EngineContext, 'rebootOverride'> & Parti
   const policy = ctx.rebootOverride ?? cluster.policy.reboot;
   // "always" means the user asked for the reboot: bind at boot rather than live.
   const r = planHost(node, facts, { liveBind: policy !== 'always', ...(ctx.runId !== undefined ? { runId: ctx.runId } : {}) });
-  const steps: HostStep[] = [...r.steps];
+  const steps: HostStep[] = withPendingRefresh(r.steps, facts.files[REFRESH_PENDING_FILE]?.content ?? null);
   const reasons = [...r.rebootReasons];
   const warnings = [...r.warnings];
   if (policy === 'always' && steps.length > 0 && reasons.length === 0) reasons.push('asked for: the reboot policy is "always"');
@@ -137,4 +140,40 @@ function describeNodePlan(p: NodePlan): string {
   const parts = [`${p.steps.length} step${p.steps.length === 1 ? '' : 's'}`];
   if (p.refused.length) parts.push(`${p.refused.length} refused`);
   return parts.join(', ');
+}
+
+const REFRESH_ORDER: readonly Extract<HostStep, { kind: 'refresh' }>['command'][] = ['update-initramfs', 'update-grub', 'proxmox-boot-tool-refresh'];
+
+/**
+ * A run that was stopped between its writes and its refreshes left
+ * REFRESH_PENDING_FILE: the files already say what they should, but what
+ * boots does not follow them yet, so those refreshes are planned again
+ * (merged with any the plan has anyway, in their fixed order). Pure.
+ */
+export function withPendingRefresh(planned: readonly HostStep[], pending: string | null): HostStep[] {
+  const wanted = new Set((pending ?? '').split('\n').map((l) => l.trim()).filter((l): l is (typeof REFRESH_ORDER)[number] => (REFRESH_ORDER as readonly string[]).includes(l)));
+  if (wanted.size === 0) return [...planned];
+  const refresh = new Map(planned.flatMap((s) => (s.kind === 'refresh' ? [[s.command, s] as const] : [])));
+  for (const c of wanted) if (!refresh.has(c)) refresh.set(c, { kind: 'refresh', command: c, reason: 'a previous run wrote the boot files and was stopped before this refresh' });
+  const before = planned.filter((s) => s.kind === 'write-file' || s.kind === 'remove-file');
+  const after = planned.filter((s) => s.kind !== 'write-file' && s.kind !== 'remove-file' && s.kind !== 'refresh');
+  return [...before, ...REFRESH_ORDER.flatMap((c) => refresh.get(c) ?? []), ...after];
+}
+
+/**
+ * Say up front when apply's reboot gate would refuse the planned reboots
+ * (a one- or two-vote cluster, a node down, no quorum): the same reading and
+ * arithmetic the gate uses, with nothing held.
+ */
+async function rebootOutlook(ctx: EngineContext, cluster: Cluster, plans: readonly NodePlan[]): Promise<{ subject: string; message: string }[]> {
+  const rebooting = plans.filter((p) => p.steps.some((s) => s.kind === 'reboot'));
+  const node = cluster.nodes.find((n) => n.name === rebooting[0]?.node);
+  if (!node) return [];
+  try {
+    const budget = await new RebootGate(ctx, cluster).budgetNow(node);
+    if (budget.allowed > 0) return [];
+    return [{ subject: `cluster ${cluster.name}`, message: `apply will refuse to reboot ${rebooting.map((p) => p.node).join(', ')} (nothing is written on a node whose reboot is refused): ${budget.reason}` }];
+  } catch (err) {
+    return [{ subject: `cluster ${cluster.name}`, message: `could not read quorum, so whether apply may reboot is not known yet: ${err instanceof Error ? err.message : String(err)}` }];
+  }
 }

@@ -66,6 +66,11 @@ export class RebootGate {
     await this.restartGuests(node, stoppedGuests, say);
   }
 
+  /** For plan: would a reboot be allowed now (nothing held)? */
+  async budgetNow(node: Node): Promise<RebootBudget> {
+    return this.budget(node, null);
+  }
+
   private async acquire(node: Node, say: (m: string) => void): Promise<void> {
     for (;;) {
       if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'reboot gate' });
@@ -140,13 +145,14 @@ export class RebootGate {
   }
 
 
-  /** Running guests on the node: refuse, or shut down per policy. Returns the VMs it stopped. */
-  private async handleGuests(node: Node, say: (m: string) => void): Promise<number[]> {
+  /**
+   * The guest decision, made before anything is written on the node (and
+   * again right before the reboot): with policy.guests "refuse", or a running
+   * container, running guests refuse the node. Returns what is running.
+   */
+  async checkGuests(node: Node): Promise<Awaited<ReturnType<typeof guests>>> {
     const api = await this.ctx.conn.api(this.cluster);
-    if (!api) {
-      this.ctx.emit({ type: 'warning', subject: `node ${node.name}`, message: 'no API in the inventory: running guests were not checked before the reboot' });
-      return [];
-    }
+    if (!api) return [];
     const running = (await guests(api)).filter((r) => r.node === node.name && r.status === 'running');
     if (running.length === 0) return [];
     const ids = running.map((r) => `${r.type === 'lxc' ? 'CT' : 'VM'} ${r.vmid}`).join(', ');
@@ -157,6 +163,17 @@ export class RebootGate {
         fix: 'shut them down or migrate them, or set policy.guests to "shutdown" (VMs only)',
       });
     }
+    return running;
+  }
+
+  /** Running guests on the node: refuse, or shut down per policy. Returns the VMs it stopped. */
+  private async handleGuests(node: Node, say: (m: string) => void): Promise<number[]> {
+    const api = await this.ctx.conn.api(this.cluster);
+    if (!api) {
+      this.ctx.emit({ type: 'warning', subject: `node ${node.name}`, message: 'no API in the inventory: running guests were not checked before the reboot' });
+      return [];
+    }
+    const running = await this.checkGuests(node);
     const stopped: number[] = [];
     for (const g of running) {
       const vm = this.cluster.vms.find((v) => v.vmid === g.vmid);
@@ -175,6 +192,12 @@ export class RebootGate {
       // Declared VMs set to restart are started by their own VM step, after their config change.
       const vm = this.cluster.vms.find((v) => v.vmid === vmid);
       if (vm?.whenRunning === 'restart') continue;
+      // PVE starts onboot VMs itself after the boot: start only what is still stopped (never fail "already running").
+      const now = await api.vmStatus(node.name, vmid).catch(() => null);
+      if (now?.status === 'running') {
+        say(`VM ${vmid} is running again (started at boot)`);
+        continue;
+      }
       say(`starting VM ${vmid} again`);
       await api.startVm(node.name, vmid);
     }

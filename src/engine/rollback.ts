@@ -4,6 +4,7 @@
  * same policy as apply. The rollback is itself a run with its own backups, so
  * it can be undone the same way.
  */
+import { createHash } from 'node:crypto';
 import type { Inventory } from '../inventory/schema.js';
 import { InputError, SafetyError } from '../errors.js';
 import type { RemoteHost } from '../transport/types.js';
@@ -95,7 +96,7 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
       if (todo.length === 0) return;
       // The rollback is a run too: what it replaces is backed up on the host first, so it can be undone the same way.
       const own: Manifest = { version: 1, runId: ctx.runId, node: node.name, createdAt: ctx.now().toISOString(), files: [] };
-      const writeOwn = () => runScript(host, atomicWrite(manifestPath(ctx.runId), { mode: '0600', uid: 0, gid: 0 }), 'write backup manifest', `${JSON.stringify(own, null, 1)}\n`);
+      const writeOwn = () => { const text = `${JSON.stringify(own, null, 1)}\n`; return runScript(host, atomicWrite(manifestPath(ctx.runId), { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(text).digest('hex') }), 'write backup manifest', text); };
       try {
         for (const f of [...todo].reverse()) {
           say('step', f.existed ? `restore ${f.path}` : `remove ${f.path}`);

@@ -187,11 +187,30 @@ export interface WriteOptions {
   readonly gid: number;
   /** Where to copy the current file first (`cp -p` keeps mode and owner); omit when the file does not exist. */
   readonly backupTo?: string;
+  /** sha256 (hex) of the content sent on stdin: checked before the rename (contentCheck). */
+  readonly sha256?: string;
+}
+
+/**
+ * `printf '%s  %s\n' <sha256> <tmp> > <sum> && sha256sum -c --status <sum> && rm -f <sum>`:
+ * the temporary file holds exactly the bytes meant for it. A client killed
+ * (or a connection cut) mid-stdin closes the channel, `cat` sees EOF and
+ * exits 0 with a short or empty file; without this check the rename would
+ * put that file in place.
+ */
+function contentCheck(tmp: string, sha256: string): Cmd[] {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new UnsafeArgumentError(sha256, 'is not a sha256 hex digest');
+  const sum = tmp.replace(/\.pvpt-tmp$/, '.sum.pvpt-tmp');
+  return [
+    cmd(['printf', '%s  %s\\n', sha256, tmp], { stdoutTo: sum }),
+    cmd(['sha256sum', '-c', '--status', sum]),
+    cmd(['rm', '-f', sum]),
+  ];
 }
 
 /**
  * mkdir -p <backupdir> && cp -p <target> <backup> &&
- * cat > <tmp> && chmod <mode> <tmp> && chown <uid>:<gid> <tmp> && sync <tmp> && mv -f <tmp> <target> && sync <dir>
+ * cat > <tmp> && [contentCheck] && chmod <mode> <tmp> && chown <uid>:<gid> <tmp> && sync <tmp> && mv -f <tmp> <target> && sync <dir>
  * The new content is the exec's stdin. On any failure before `mv`, the target is untouched.
  */
 export function atomicWrite(path: string, o: WriteOptions): Script {
@@ -205,6 +224,7 @@ export function atomicWrite(path: string, o: WriteOptions): Script {
   steps.push(
     cmd(['mkdir', '-p', dir]),
     cmd(['cat'], { stdoutTo: tmp }),
+    ...(o.sha256 ? contentCheck(tmp, o.sha256) : []),
     cmd(['chmod', o.mode, tmp]),
     cmd(['chown', `${o.uid}:${o.gid}`, tmp]),
     cmd(['sync', tmp]),
@@ -256,12 +276,26 @@ export function hashFile(path: string): Script {
   return render(cmd(['sha256sum', assertRemotePath(path)], { quietErrors: true })) as Script;
 }
 
-/** `mkdir` is atomic: it fails when another run holds the lock. /run is tmpfs, so a reboot clears it. */
-export function takeLock(): Script {
-  return render(cmd(['mkdir', LOCK_DIR])) as Script;
+/**
+ * `mkdir` is atomic: it fails when another run holds the lock. /run is tmpfs, so a reboot clears it.
+ * With a run id, `mkdir <lock>/<run-id>` names the holder, so that a run which took over the lease
+ * of a dead run can tell the dead run's node lock from a live one (lockHolder).
+ */
+export function takeLock(runId?: string): Script {
+  const take = cmd(['mkdir', LOCK_DIR]);
+  return (runId === undefined ? render(take) : all(take, cmd(['mkdir', lockOwnerDir(runId)]))) as Script;
 }
-export function releaseLock(): Script {
-  return render(cmd(['rmdir', LOCK_DIR], { quietErrors: true })) as Script;
+export function releaseLock(runId?: string): Script {
+  const drop = cmd(['rmdir', LOCK_DIR], { quietErrors: true });
+  return (runId === undefined ? render(drop) : seq(cmd(['rmdir', lockOwnerDir(runId)], { quietErrors: true }), drop)) as Script;
+}
+/** `printf '%s\n' /run/pve-passthrough.lock/*`: the holder's run id, as a path. */
+export function lockHolder(): Script {
+  return render(cmd(['printf', '%s\\n', `${LOCK_DIR}/*`], { raw: [2] })) as Script;
+}
+function lockOwnerDir(runId: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(runId)) throw new UnsafeArgumentError(runId, 'is not a valid run id');
+  return `${LOCK_DIR}/${runId}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -297,11 +331,11 @@ export function readLease(record: string, nonce: string): Script {
   ], nonce);
 }
 
-/** Record on stdin: `mkdir -p <dir> && cat > <tmp> && mv -f <tmp> <record>` (no chmod/chown: pmxcfs has fixed modes). */
-export function writeLease(record: string): Script {
+/** Record on stdin: `mkdir -p <dir> && cat > <tmp> && [contentCheck] && mv -f <tmp> <record>` (no chmod/chown: pmxcfs has fixed modes). */
+export function writeLease(record: string, sha256: string): Script {
   const dir = dirOf(assertRemotePath(record));
   const tmp = `${record}.pvpt-tmp`;
-  return all(cmd(['mkdir', '-p', dir]), cmd(['cat'], { stdoutTo: tmp }), cmd(['mv', '-f', tmp, record]));
+  return all(cmd(['mkdir', '-p', dir]), cmd(['cat'], { stdoutTo: tmp }), ...contentCheck(tmp, sha256), cmd(['mv', '-f', tmp, record]));
 }
 
 export function removeLease(record: string): Script {

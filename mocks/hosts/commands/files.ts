@@ -335,6 +335,27 @@ export function fileCommands(host: FileHost, drop: DropSignal): Map<string, Hand
   });
 
   m.set('sha256sum', (args, ctx) => {
+    // `sha256sum -c --status SUMFILE`: each line `<hex>  <path>`; exit 0 only when every file matches (coreutils).
+    if (args[0] === '-c') {
+      if (args.length !== 3 || args[1] !== '--status') throw form('sha256sum', args);
+      let text: string;
+      try {
+        text = vfs.read(args[2]!);
+      } catch (e) {
+        if (!(e instanceof VfsError)) throw e;
+        ctx.err(`sha256sum: ${args[2]}: ${e.reason}\n`);
+        return 1;
+      }
+      const lines = text.split('\n').filter((l) => l !== '');
+      if (lines.length === 0) return 1;
+      for (const l of lines) {
+        const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(l);
+        if (!m) return 1;
+        const content = vfs.readOr(m[2]!);
+        if (content === null || createHash('sha256').update(content, 'utf8').digest('hex') !== m[1]) return 1;
+      }
+      return 0;
+    }
     if (args.length === 0 || args.some((a) => a.startsWith('-'))) throw form('sha256sum', args);
     let rc = 0;
     for (const a of args) {

@@ -16,6 +16,14 @@ export const OWNED_FILES = {
 
 export const OWNED_FILE_PATHS: readonly string[] = Object.values(OWNED_FILES);
 
+/**
+ * Written by apply before a node's first file write and removed once its
+ * refresh commands ran (one command per line): a run stopped in between leaves
+ * it, and the next plan runs those refreshes again even though the files
+ * already match.
+ */
+export const REFRESH_PENDING_FILE = '/var/lib/pve-passthrough/refresh-pending';
+
 /** Single files read with `cat` (section `file:<path>`), the owned ones last. */
 export const READ_FILES: readonly string[] = [
   '/etc/default/grub',
@@ -25,6 +33,7 @@ export const READ_FILES: readonly string[] = [
   '/etc/pve/corosync.conf',
   '/etc/kernel/proxmox-boot-pin',
   '/etc/kernel/next-boot-pin',
+  REFRESH_PENDING_FILE,
   ...OWNED_FILE_PATHS,
 ];
 
