@@ -19,7 +19,6 @@ import { planFromFacts, planWith, readFacts } from './plan.js';
 import { createHash } from 'node:crypto';
 import { REFRESH_PENDING_FILE } from '../facts/host/script.js';
 import { atomicWrite, removeFile } from '../transport/shell.js';
-import { factsFingerprint } from '../facts/host/gather.js';
 import { RebootGate } from './reboot-gate.js';
 import { nodeDifferences, PLAN_VS_NOW, replanSaved } from './saved-plan.js';
 import { leasesFor, type RunLease } from './lease.js';
@@ -76,7 +75,7 @@ async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPla
       ctx.emit({ type: 'node', cluster: cluster.name, node: np.node, status: 'skipped', message: stopped });
       return;
     }
-    const r = await applyNode(ctx, cluster, node, np, gate, recheck);
+    const r = await applyNode(ctx, cluster, node, np, gate);
     results.set(np.node, r);
     if (r.outcome === 'failed' || r.outcome === 'refused') {
       failures++;
@@ -119,8 +118,6 @@ async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPla
       return { nodes: cp.nodes.map((n) => results.get(n.node)!), vms, mappings: [] };
     }
   }
-  // Another run held the lease while we waited: the plan predates its changes, so every node is checked against fresh facts.
-  const recheck = leases.some((l) => l.waited);
 
   try {
     // Canary first, alone; the others follow only if it verified.
@@ -165,7 +162,7 @@ function skipped(np: NodePlan, message: string): ApplyNodeResult {
   return { cluster: np.cluster, node: np.node, outcome: 'skipped', stepsDone: 0, rebooted: false, message, checks: [] };
 }
 
-async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, gate: RebootGate, recheck: boolean): Promise<ApplyNodeResult> {
+async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, gate: RebootGate): Promise<ApplyNodeResult> {
   const base = { cluster: cluster.name, node: node.name };
   const emit = (status: 'start' | 'step' | 'reboot' | 'wait' | 'done' | 'failed', message: string) => ctx.emit({ type: 'node', ...base, status, message });
   if (np.error) return { ...base, outcome: 'failed', stepsDone: 0, rebooted: false, message: np.error.message, checks: [], error: np.error };
@@ -178,12 +175,6 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
   try {
     const host = await ctx.conn.logged(cluster, node);
     const steps = np.steps;
-    if (recheck) {
-      // The plan was made before waiting for another run's lease: apply it only while the facts it was made from still hold.
-      if (factsFingerprint(await readFacts(ctx, cluster, node)) !== np.factsFingerprint) {
-        throw new SafetyError('E_STALE_PLAN', 'the node changed since the plan was made', { node: node.name, step: 'plan check', fix: 'run plan again and review it' });
-      }
-    }
     const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot');
     const reboot = steps.find((s) => s.kind === 'reboot');
     const writeAndRefresh = async () => {
