@@ -3,6 +3,7 @@
  * flags + a profile), selection, progress, the run log, and writing the report
  * to stdout or --output.
  */
+import { resolve as resolvePath } from 'node:path';
 import { InputError, PassthroughError, redact } from '../errors.js';
 import { parseFileMode, writeFileAtomic } from '../local-file.js';
 import { loadInventory } from '../inventory/load.js';
@@ -26,6 +27,10 @@ export interface GlobalFlags {
   device?: string[];
   vm?: string[];
   nodeName?: string;
+  identity?: string;
+  kernelParam?: string[];
+  iommuPt?: boolean;
+  xVga?: boolean;
   profile?: string;
   cluster?: string[];
   node?: string[];
@@ -68,6 +73,10 @@ export async function resolveInventory(f: GlobalFlags): Promise<Inventory> {
       devices: f.device ?? [],
       vms: (f.vm ?? []).map(parseVmid),
       nodeName: f.nodeName,
+      ...(f.identity !== undefined ? { identityFile: resolvePath(f.identity) } : {}),
+      ...(f.kernelParam ? { kernelParams: f.kernelParam } : {}),
+      ...(f.iommuPt ? { iommuPassthrough: true } : {}),
+      ...(f.xVga ? { xVga: true } : {}),
       profile,
     });
   }

@@ -28,6 +28,10 @@ const OPTIONS = {
   host: () => new Option('--host <user@host[:port]>', 'single node without an inventory file'),
   api: () => new Option('--api <url>', 'with --host: the cluster API, e.g. https://pve1:8006'),
   device: () => new Option('--device <address>', 'with --host: a PCI device to pass through (repeatable)').argParser(collect),
+  identity: () => new Option('--identity <file>', 'with --host: SSH private key (default: a profile\'s key, ssh_config IdentityFile, the agent, then ~/.ssh/id_* as OpenSSH tries them)'),
+  kernelParam: () => new Option('--kernel-param <param>', 'with --host: a kernel parameter to add, e.g. initcall_blacklist=sysfb_init (repeatable; not split at commas: video=efifb:off,vesafb:off is one)').argParser((v: string, prev: string[] = []) => [...prev, v]),
+  iommuPt: () => new Option('--iommu-pt', 'with --host: add iommu=pt to the kernel command line'),
+  xVga: () => new Option('--x-vga', 'with --host --vm: give the devices as the VM\'s primary GPU (hostpci x-vga=1)'),
   nodeName: () => new Option('--node-name <name>', 'with --host: the PVE node name, when it differs from the host name'),
   profile: () => new Option('--profile <name>', 'with --host: a stored connection profile (see `profile add`)'),
   concurrency: () => new Option('--concurrency <n>', 'nodes worked on at once (default 16)'),
@@ -40,13 +44,15 @@ const OPTIONS = {
 } as const;
 type SharedOption = keyof typeof OPTIONS;
 
-const REACH: SharedOption[] = ['inventory', 'host', 'api', 'nodeName', 'profile', 'sshConfig', 'acceptNewHostKeys'];
+const REACH: SharedOption[] = ['inventory', 'host', 'api', 'nodeName', 'profile', 'identity', 'sshConfig', 'acceptNewHostKeys'];
+/** What --host declares beyond devices and VMs (commands that compare against a declaration). */
+const DECLARE: SharedOption[] = ['kernelParam', 'iommuPt', 'xVga'];
 const OUT: SharedOption[] = ['json', 'verbose', 'quiet', 'pollMs'];
 /** Which shared options each command takes (rollback acts on one node: no --tag, --vm or --device). */
 const SHARED: Readonly<Record<string, readonly SharedOption[]>> = {
-  plan: [...REACH, 'device', 'vm', 'cluster', 'node', 'tag', 'concurrency', ...OUT],
-  apply: [...REACH, 'device', 'vm', 'cluster', 'node', 'tag', 'concurrency', ...OUT],
-  verify: [...REACH, 'device', 'vm', 'cluster', 'node', 'tag', 'concurrency', ...OUT],
+  plan: [...REACH, 'device', 'vm', ...DECLARE, 'cluster', 'node', 'tag', 'concurrency', ...OUT],
+  apply: [...REACH, 'device', 'vm', ...DECLARE, 'cluster', 'node', 'tag', 'concurrency', ...OUT],
+  verify: [...REACH, 'device', 'vm', ...DECLARE, 'cluster', 'node', 'tag', 'concurrency', ...OUT],
   devices: [...REACH, 'device', 'cluster', 'node', 'concurrency', ...OUT],
   rollback: [...REACH, 'cluster', 'node', ...OUT],
 };

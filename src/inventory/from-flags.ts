@@ -2,6 +2,7 @@
  * The single-node fix from a laptop: an inventory built from flags and a
  * stored profile, validated by the same schema as a file.
  *   --host root@pve1[:22] --api https://pve1:8006 --device 0000:01:00.0 --vm 100 --profile lab
+ *   [--identity FILE] [--kernel-param P]... [--iommu-pt] [--x-vga]
  */
 import { InputError } from '../errors.js';
 import type { Profile } from './profiles.js';
@@ -16,7 +17,20 @@ export interface FlagInventory {
   readonly nodeName?: string;
   readonly kernelParams?: readonly string[];
   readonly iommuPassthrough?: boolean;
+  /** --x-vga: the VMs get the devices as their primary GPU (hostpci x-vga=1). */
+  readonly xVga?: boolean;
+  /** --identity: the SSH private key; wins over the profile's. */
+  readonly identityFile?: string;
   readonly profile?: Profile;
+}
+
+/**
+ * `01:00.0` is what lspci prints without -D: it means domain 0000, as lspci
+ * and PVE's hostpci do. Anything else is left for the schema to judge.
+ */
+export function fullPciAddress(address: string): string {
+  const a = address.trim().toLowerCase();
+  return /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(a) ? `0000:${a}` : a;
 }
 
 export function inventoryFromFlags(f: FlagInventory): Inventory {
@@ -29,6 +43,7 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
   const port = m[3] ? Number(m[3]) : p.sshPort;
   const nodeName = f.nodeName ?? host.split('.')[0]!;
   const apiUrl = f.api ?? p.api;
+  const devices = f.devices.map(fullPciAddress);
   if (f.vms.length > 0 && !apiUrl) throw new InputError('--vm needs the cluster API', [], { fix: 'add --api https://<node>:8006 or a profile with "api"' });
   const raw = {
     version: 1,
@@ -54,12 +69,12 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
               host,
               ...(port !== undefined ? { port } : {}),
               ...(user !== undefined ? { user } : {}),
-              ...(p.identityFile ? { identityFile: p.identityFile } : {}),
+              ...(f.identityFile ?? p.identityFile ? { identityFile: f.identityFile ?? p.identityFile } : {}),
               ...(p.agent !== undefined ? { agent: p.agent } : {}),
               ...(p.hostKey ? { hostKey: { fingerprint: p.hostKey } } : p.knownHosts ? { hostKey: { knownHosts: p.knownHosts } } : {}),
               sudo: p.sudo ?? (user !== undefined && user !== 'root'),
             },
-            devices: f.devices.map((address) => ({ address })),
+            devices: devices.map((address) => ({ address })),
             kernelParams: f.kernelParams ?? [],
             iommuPassthrough: f.iommuPassthrough ?? false,
           },
@@ -67,7 +82,7 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
         vms: f.vms.map((vmid) => ({
           vmid,
           node: nodeName,
-          hostpci: f.devices.map((address) => ({ host: address.replace(/\.[0-7]$/, ''), pcie: true })),
+          hostpci: devices.map((address) => ({ host: address.replace(/\.[0-7]$/, ''), pcie: true, ...(f.xVga ? { 'x-vga': true } : {}) })),
         })),
       },
     ],

@@ -72,4 +72,28 @@ describe('a single node from a laptop', () => {
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toContain((node.ssh.hostKey as { fingerprint: string }).fingerprint);
   });
+
+  it('--identity, a short address (01:00.0), --kernel-param, --iommu-pt and --x-vga reach the plan', async () => {
+    const node = tf.inventory.clusters[0]!.nodes[0]!;
+    const api = tf.fleet.cluster('lab').server!;
+    const inv = JSON.parse(readFileSync(tf.fleet.inventoryPath, 'utf8')) as { clusters: { api: { auth: { ticket: { password: { file: string } } } } }[] };
+    const password = readFileSync(inv.clusters[0]!.api.auth.ticket.password.file, 'utf8').trim();
+    // A profile without a key: the key comes from --identity alone.
+    const added = await cli(['profile', 'add', 'nokey', '--host-key', (node.ssh.hostKey as { fingerprint: string }).fingerprint,
+      '--api', api.url, '--tls-fingerprint', api.fingerprint, '--username', 'root@pam', '--password-env', 'SIMLAB_PASSWORD']);
+    expect(added.code, added.stderr).toBe(0);
+    const base = ['--host', `root@127.0.0.1:${node.ssh.port}`, '--node-name', 'pve1', '--profile', 'nokey', '--device', '01:00.0', '--vm', '100'];
+    const withoutKey = await cli(['plan', ...base], { SIMLAB_PASSWORD: password, SSH_AUTH_SOCK: '' });
+    expect(withoutKey.code).toBe(1);
+    const r = await cli(['plan', ...base, '--identity', node.ssh.identityFile!,
+      '--kernel-param', 'video=efifb:off,vesafb:off', '--kernel-param', 'initcall_blacklist=sysfb_init', '--iommu-pt', '--x-vga'], { SIMLAB_PASSWORD: password });
+    expect(r.code, r.stderr).toBe(0);
+    const text = r.stdout;
+    expect(text).toMatch(/options vfio-pci ids=10de:228b,10de:2484/);
+    expect(text).toMatch(/iommu=pt/);
+    // One parameter with commas stays one parameter.
+    expect(text).toContain('video=efifb:off,vesafb:off');
+    expect(text).toContain('initcall_blacklist=sysfb_init');
+    expect(text).toMatch(/hostpci0[^\n]*0000:01:00,pcie=1,x-vga=1/);
+  }, 60_000);
 });
