@@ -16,6 +16,16 @@ const rootPort = (address: string, id: string, name: string, group: number | nul
   address, classCode: '0604', className: 'PCI bridge', vendor, device: name, id, rev: '11', driver: 'pcieport', modules: [], iommuGroup: group,
 });
 
+const AMD = 'Advanced Micro Devices, Inc. [AMD]';
+
+/** The host bridge and IOMMU every Ryzen (Matisse/Vermeer) board shows; neither is in an IOMMU group. */
+const amdRootComplex = (): PciSpec[] => [
+  { address: '0000:00:00.0', classCode: '0600', className: 'Host bridge', vendor: AMD, device: 'Starship/Matisse Root Complex', id: '1022:1480', driver: null, modules: [], iommuGroup: null },
+  { address: '0000:00:00.2', classCode: '0806', className: 'IOMMU', vendor: AMD, device: 'Starship/Matisse IOMMU', id: '1022:1481', driver: null, modules: [], iommuGroup: null },
+];
+
+const amdGppBridge = (address: string, group: number): PciSpec => rootPort(address, '1022:1483', 'Starship/Matisse GPP Bridge', group, AMD);
+
 const nvidiaGpu = (slot: string, group: number, gpu: [string, string], audio: [string, string], parent?: string, bootVga = false): PciSpec[] => [
   { address: `${slot}.0`, classCode: '0300', className: 'VGA compatible controller', vendor: 'NVIDIA Corporation', device: gpu[1], id: gpu[0], rev: 'a1',
     subsystem: { id: '1043:87b8', name: 'ASUSTeK Computer Inc. Device' }, driver: 'nouveau', modules: ['nvidiafb', 'nouveau'], iommuGroup: group, bootVga, ...(parent ? { parent } : {}) },
@@ -236,14 +246,13 @@ const consumerBadGroup: ProfileData = {
   debianVersion: '13.2',
   boot: { loader: 'grub', grubRoot: 'root=/dev/mapper/pve-root ro' },
   pci: [
-    { address: '0000:00:00.0', classCode: '0600', className: 'Host bridge', vendor: 'Advanced Micro Devices, Inc. [AMD]', device: 'Starship/Matisse Root Complex', id: '1022:1480', driver: null, modules: [], iommuGroup: null },
-    { address: '0000:00:00.2', classCode: '0806', className: 'IOMMU', vendor: 'Advanced Micro Devices, Inc. [AMD]', device: 'Starship/Matisse IOMMU', id: '1022:1481', driver: null, modules: [], iommuGroup: null },
-    rootPort('0000:00:01.2', '1022:1483', 'Starship/Matisse GPP Bridge', 2, 'Advanced Micro Devices, Inc. [AMD]'),
+    ...amdRootComplex(),
+    amdGppBridge('0000:00:01.2', 2),
     rootPort('0000:02:00.0', '1022:43c6', '400 Series Chipset PCIe Bridge', 2, 'Advanced Micro Devices, Inc. [AMD]'),
     { ...ahci('0000:01:00.1', '1022:43c8', '400 Series Chipset SATA Controller', 2), vendor: 'Advanced Micro Devices, Inc. [AMD]', parent: '0000:00:01.2' },
     ...nvidiaGpu('0000:07:00', 2, ['10de:1f08', 'TU106 [GeForce RTX 2060 Rev. A]'], ['10de:10f9', 'TU106 High Definition Audio Controller'], '0000:02:00.0', true),
     nic('0000:08:00.0', '10ec:8168', 'RTL8111/8168/8211/8411 PCI Express Gigabit Ethernet Controller', 'r8169', 2, '0000:02:00.0', 'Realtek Semiconductor Co., Ltd.'),
-    rootPort('0000:00:03.1', '1022:1483', 'Starship/Matisse GPP Bridge', 4, 'Advanced Micro Devices, Inc. [AMD]'),
+    amdGppBridge('0000:00:03.1', 4),
     nic('0000:09:00.0', '8086:1539', 'I211 Gigabit Network Connection', 'igb', 5, '0000:00:03.1'),
   ],
   net: bridgeNet('enp9s0', '0000:09:00.0', 'b4:2e:99:01:02:03', '192.168.1.50/24', '192.168.1.1'),
@@ -357,11 +366,10 @@ const singleGpu: ProfileData = {
   debianVersion: '13.2',
   boot: { loader: 'grub', grubRoot: 'root=/dev/mapper/pve-root ro' },
   pci: [
-    { address: '0000:00:00.0', classCode: '0600', className: 'Host bridge', vendor: 'Advanced Micro Devices, Inc. [AMD]', device: 'Starship/Matisse Root Complex', id: '1022:1480', driver: null, modules: [], iommuGroup: null },
-    { address: '0000:00:00.2', classCode: '0806', className: 'IOMMU', vendor: 'Advanced Micro Devices, Inc. [AMD]', device: 'Starship/Matisse IOMMU', id: '1022:1481', driver: null, modules: [], iommuGroup: null },
-    rootPort('0000:00:01.1', '1022:1483', 'Starship/Matisse GPP Bridge', 1, 'Advanced Micro Devices, Inc. [AMD]'),
-    rootPort('0000:00:03.1', '1022:1483', 'Starship/Matisse GPP Bridge', 3, 'Advanced Micro Devices, Inc. [AMD]'),
-    rootPort('0000:00:01.2', '1022:1483', 'Starship/Matisse GPP Bridge', 2, 'Advanced Micro Devices, Inc. [AMD]'),
+    ...amdRootComplex(),
+    amdGppBridge('0000:00:01.1', 1),
+    amdGppBridge('0000:00:03.1', 3),
+    amdGppBridge('0000:00:01.2', 2),
     nvme('0000:01:00.0', 12, '0000:00:01.1'),
     nic('0000:02:00.0', '8086:1539', 'I211 Gigabit Network Connection', 'igb', 13, '0000:00:01.2'),
     ...nvidiaGpu('0000:0a:00', 20, ['10de:2503', 'GA106 [GeForce RTX 3060]'], ['10de:228e', 'GA106 High Definition Audio Controller'], '0000:00:03.1', true),

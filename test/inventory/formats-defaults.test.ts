@@ -4,18 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { parseInventoryText } from '../../src/inventory/load.js';
+import { loadFixture, problemsOf } from './fixture.js';
 
-const dir = join(import.meta.dirname, '../fixtures/inventory');
-const load = (name: string) => parseInventoryText(readFileSync(join(dir, name), 'utf8'), join(dir, name));
-const failure = (name: string): InputError => {
-  try {
-    load(name);
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error(`${name} loaded but should not`);
-};
+const load = loadFixture;
 
 describe('inventory syntaxes', () => {
   it('JSON with // and block comments loads like the plain file', () => {
@@ -28,22 +19,22 @@ describe('inventory syntaxes', () => {
   });
 
   it('a YAML syntax error names line and column, without quoting the file', () => {
-    const e = failure('bad-yaml-syntax.yaml');
+    const e = problemsOf('bad-yaml-syntax.yaml');
     // The flow map opened on line 4 is unterminated; the parser reports it where line 5 starts.
     expect(e.message).toMatch(/bad-yaml-syntax\.yaml:5:5: not valid YAML \(Flow map .* end with a }\)/);
     expect(e.message).not.toContain('hunter2');
   });
 
   it('a duplicate YAML key is an error, not a silent override', () => {
-    expect(failure('bad-yaml-duplicate-key.yaml').message).toMatch(/:\d+:\d+: not valid YAML .*unique/i);
+    expect(problemsOf('bad-yaml-duplicate-key.yaml').message).toMatch(/:\d+:\d+: not valid YAML .*unique/i);
   });
 
   it('a trailing comma in JSON is still a syntax error with its line', () => {
-    expect(failure('bad-json-syntax.json').message).toMatch(/bad-json-syntax\.json:3:\d+: not valid JSON/);
+    expect(problemsOf('bad-json-syntax.json').message).toMatch(/bad-json-syntax\.json:3:\d+: not valid JSON/);
   });
 
   it('YAML validation problems carry the same paths as JSON', () => {
-    expect(failure('bad-pci-address.yaml').problems.join('\n')).toMatch(/clusters\[0\]\.nodes\[0\]\.devices\[0\]\.address: expected a full PCI address/);
+    expect(problemsOf('bad-pci-address.yaml').problems.join('\n')).toMatch(/clusters\[0\]\.nodes\[0\]\.devices\[0\]\.address: expected a full PCI address/);
   });
 });
 
@@ -64,13 +55,13 @@ describe('cluster defaults', () => {
   });
 
   it('a bad default is reported once, at its own path', () => {
-    const e = failure('bad-defaults.json');
+    const e = problemsOf('bad-defaults.json');
     expect(e.problems.some((p) => p.startsWith('clusters[0].defaults.ssh.user:'))).toBe(true);
     expect(e.problems.some((p) => p.includes('nodes['))).toBe(false);
   });
 
   it('"host" cannot be a default (it names the node)', () => {
-    expect(failure('bad-defaults-host.json').problems.join('\n')).toMatch(/clusters\[0\]\.defaults\.ssh: unknown key "host"/);
+    expect(problemsOf('bad-defaults-host.json').problems.join('\n')).toMatch(/clusters\[0\]\.defaults\.ssh: unknown key "host"/);
   });
 });
 

@@ -3,19 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { parseInventoryText } from '../../src/inventory/load.js';
+import { loadFixture, problemsOf } from './fixture.js';
 
-const dir = join(import.meta.dirname, '../fixtures/inventory');
-const load = (name: string) => parseInventoryText(readFileSync(join(dir, name), 'utf8'), join(dir, name));
-
-function problemsOf(name: string): InputError {
-  try {
-    load(name);
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error(`${name} loaded but should not`);
-}
+const load = loadFixture;
 
 describe('inventory loading', () => {
   it('loads a host-only inventory and applies defaults', () => {
