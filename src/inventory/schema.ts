@@ -110,6 +110,7 @@ export const Device = z.strictObject({
   bind: z.enum(['auto', 'ids', 'address']).default('auto').describe('"ids": `options vfio-pci ids=`; "address": driver_override for this address only (an identical device stays with the host); "auto": ids unless an undeclared device shares the vendor:device id.'),
   softdep: softdep.optional().describe("Drivers that must load after vfio-pci (softdep … pre: vfio-pci). Default: the cluster's defaults.softdep, else the device's current driver and its candidate modules."),
   blacklist: z.array(moduleName).default([]).describe('Drivers to blacklist entirely on the host (every device they drive). Only when asked.'),
+  disableVga: z.boolean().default(false).describe('VGA-class devices (class 0300) only: `options vfio-pci disable_vga=1`, so vfio-pci opts the GPU out of legacy VGA decoding (the host\'s VGA arbiter no longer routes VGA I/O to it). disable_vga is a module-wide vfio-pci option: it applies to every VGA device vfio-pci drives on the node, declared with it or not.'),
 }).describe('A PCI device this node gives to VMs (bound to vfio-pci).');
 export type Device = z.infer<typeof Device>;
 

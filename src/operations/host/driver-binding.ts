@@ -30,6 +30,9 @@
  *   another file's `install vfio-pci` read first (kmod runs only the first);
  *   any `softdep vfio-pci` (it would make kmod ignore the hook); another
  *   file's softdep for the host driver read first that does not load vfio-pci.
+ * - `disable_vga=1` on the same `options vfio-pci` line when a declared
+ *   VGA-class device sets disableVga (module-wide: the plan warns when it
+ *   reaches more than that device).
  * - blacklist only for device.blacklist.
  * - `options vfio_iommu_type1 allow_unsafe_interrupts=1` only when safety
  *   allowed it; the cmdline ledger comment (see kernel-cmdline.ts) rides along.
@@ -164,6 +167,8 @@ export interface ModprobePlan {
   /** Addresses bound by address (pinned by vfio-pci's install hook). */
   readonly overrides: readonly string[];
   readonly unsafeInterrupts: boolean;
+  /** `disable_vga=1` for vfio-pci (module-wide), asked by these declared devices. */
+  readonly disableVga: readonly string[];
   /** Extra comment line (the cmdline ledger), rendered last. */
   readonly trailer: string | null;
 }
@@ -181,7 +186,9 @@ export function installLine(addresses: readonly string[]): string {
 
 export function renderModprobe(p: ModprobePlan): string | null {
   const lines: string[] = [];
-  if (p.ids.length) lines.push(`options vfio-pci ids=${p.ids.map((i) => check(PCI_ID, 'PCI id', i)).join(',')}`);
+  // One options line for vfio-pci: its ids= and disable_vga=1 together (one owner per setting, see modprobe-adopt.ts).
+  const vfioOpts = [...(p.ids.length ? [`ids=${p.ids.map((i) => check(PCI_ID, 'PCI id', i)).join(',')}`] : []), ...(p.disableVga.length ? ['disable_vga=1'] : [])];
+  if (vfioOpts.length) lines.push(`options vfio-pci ${vfioOpts.join(' ')}`);
   if (p.unsafeInterrupts) lines.push('options vfio_iommu_type1 allow_unsafe_interrupts=1');
   for (const m of p.softdeps) lines.push(`softdep ${check(MODULE_NAME, 'module name', m)} pre: vfio-pci`);
   for (const m of p.blacklist) lines.push(`blacklist ${check(MODULE_NAME, 'module name', m)}`);
@@ -236,8 +243,15 @@ export function planModprobe(_node: Node, facts: HostFacts, input: BindingInput)
     blacklist: [...blacklist].sort(),
     overrides: [...overrides].sort(),
     unsafeInterrupts: input.unsafeInterrupts,
+    disableVga: input.devices.filter((d) => d.disableVga).map((d) => d.address).sort(),
     trailer: input.trailer,
   };
+  if (plan.disableVga.length) {
+    const vga = facts.pci.filter((p) => p.classCode === '0300' && !plan.disableVga.includes(p.address) && (plan.ids.includes(p.id) || plan.overrides.includes(p.address) || input.devices.some((d) => functionsOf(d, facts).includes(p))));
+    if (plan.disableVga.length > 1 || vga.length) {
+      warnings.push({ subject: 'module vfio-pci', message: `disable_vga=1 is module-wide: it applies to every VGA device vfio-pci drives (${[...plan.disableVga, ...vga.map((p) => p.address)].sort().join(', ')}), not only to ${plan.disableVga.length > 1 ? 'one of them' : plan.disableVga[0]}` });
+    }
+  }
   for (const { file, words } of otherModprobeLines(facts)) {
     const [verb, mod] = words;
     if (verb === 'options' && mod && normalizeModule(mod) === 'vfio_pci' && words.some((w) => w.startsWith('ids=')) && plan.ids.length) {

@@ -8,10 +8,12 @@
  * through the effective model of src/facts/host/modprobe-d.ts). Per directive
  * of `desired`:
  * - satisfied by the operator's effective config (vfio-pci's effective `ids=`
- *   holds every declared id; the module's first softdep has vfio-pci in pre:;
+ *   holds every declared id and its other options on that line, such as
+ *   disable_vga=1, have the same effective value; the module's first softdep has vfio-pci in pre:;
  *   the module is blacklisted (then it needs no softdep either); the same
  *   option value; the same install command): left out of the tool's file;
- * - the operator configures it differently (`ids=` without some declared id;
+ * - the operator configures it differently (`ids=` without some declared id,
+ *   or without disable_vga=1 when a device asks for it;
  *   a softdep without vfio-pci): TAKEN OVER. The merged line (operator's ids
  *   and options first, then what is missing) goes into the tool's file and
  *   every operator line for that setting is neutralised in place:
@@ -132,8 +134,13 @@ export function adoptModprobe(facts: HostFacts, desired: string | null, runId: s
       const words = options.options.split(/[ \t]+/).filter(Boolean);
       if (options.module === 'vfio_pci' && words.some((w) => w.startsWith('ids='))) {
         const wantIds = vfioPciIds(want).value.ids;
+        // The line's other options (disable_vga=1) the operator's effective config does not already give.
+        const paramOf = (w: string): string => w.split('=')[0] ?? w;
+        const valueOf = (w: string): string => (w.includes('=') ? w.slice(w.indexOf('=') + 1) : '');
+        const unmet = words.filter((w) => !w.startsWith('ids=') && moduleParam(op, 'vfio_pci', paramOf(w))?.value !== valueOf(w));
         const onCmdline = cmdlineVfioIds(cmdline);
         if (onCmdline) {
+          if (unmet.length) kept.push(`options vfio-pci ${unmet.join(' ')}`);
           if (!wantIds.every((id) => onCmdline.ids.includes(id))) {
             blocking.push({
               subject: 'kernel command line',
@@ -144,16 +151,18 @@ export function adoptModprobe(facts: HostFacts, desired: string | null, runId: s
           return;
         }
         const have = vfioPciIds(op).value;
-        if (have.lines.length === 0) kept.push(text);
-        else if (wantIds.every((id) => have.ids.includes(id))) return;
+        if (have.lines.length === 0) kept.push(['options vfio-pci', ...words.filter((w) => w.startsWith('ids=')), ...unmet].join(' '));
+        else if (wantIds.every((id) => have.ids.includes(id)) && unmet.length === 0) return;
         else {
+          // Taken over, never duplicated: the operator's ids and options first, then what the declaration adds.
           const merged = [...have.ids, ...wantIds.filter((id) => !have.ids.includes(id))];
           const extra = new Map<string, string>();
           for (const l of have.lines) {
-            for (const w of l.options.split(/[ \t]+/).filter((x) => x !== '' && !x.startsWith('ids='))) extra.set(w.split('=')[0] ?? w, w);
+            for (const w of l.options.split(/[ \t]+/).filter((x) => x !== '' && !x.startsWith('ids='))) extra.set(paramOf(w), w);
           }
+          for (const w of unmet) extra.set(paramOf(w), w);
           kept.push(['options vfio-pci', `ids=${merged.join(',')}`, ...extra.values()].join(' '));
-          takeOver(have.lines, 'options vfio-pci ids=');
+          takeOver(have.lines, `options vfio-pci ${wantIds.every((id) => have.ids.includes(id)) ? unmet.map(paramOf).join(' ') + '=' : 'ids='}`);
         }
         return;
       }

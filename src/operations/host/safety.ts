@@ -195,6 +195,9 @@ export function checkDevice(node: Node, device: Device, facts: HostFacts, covere
     if (vga && !(consoleGiven && vga.address === bootGpu!.address)) refusals.push({ subject, reason: `blacklisting ${b} would take the driver of the boot console GPU ${vga.address}`, fix: `remove ${b} from "blacklist" (softdep is the default and is enough)` });
   }
 
+  if (device.disableVga && pci.classCode !== '0300') {
+    refusals.push({ subject, reason: `"disableVga" applies to VGA-class devices only (class 0300; vfio-pci's disable_vga acts on nothing else), and ${device.address} is class ${pci.classCode} (${pci.className})`, fix: 'remove "disableVga" from this device (set it on the GPU\'s VGA function instead)' });
+  }
   warnings.push(...vendorWarnings(fns));
   for (const f of fns) {
     if (f.driver && f.driver !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `in use by ${f.driver} now; vfio-pci takes it at the next boot` });
@@ -257,7 +260,7 @@ export interface PassthroughTarget {
 export function targetDevice(address: string): Device {
   const full = /^[0-9a-f]{4}:/i.test(address) && address.split(':').length === 3 ? address.toLowerCase() : `0000:${address.toLowerCase()}`;
   const whole = !/\.[0-7]$/.test(full);
-  return { address: whole ? `${full}.0` : full, allFunctions: whole, bind: 'auto', blacklist: [] };
+  return { address: whole ? `${full}.0` : full, allFunctions: whole, bind: 'auto', blacklist: [], disableVga: false };
 }
 
 /**

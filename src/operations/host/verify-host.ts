@@ -10,6 +10,8 @@
  *   group-isolated:<bdf>  no other endpoint in the IOMMU group (functions of the slot, bridges and declared devices are fine)
  *   sibling-kept:<bdf>    an undeclared twin (same vendor:device) kept its host driver
  *   framebuffer-free:<bdf> no BOOTFB/efifb/vesafb range of /proc/iomem lies on a BAR of a passed display function
+ *   vfio-disable-vga      (when a device sets disableVga) the next boot loads vfio-pci with disable_vga=1
+ *                         (configured command line, else the effective modprobe.d options)
  *   config-applied        the effective persistent configuration (the operator's files and the
  *                         tool's alike, read by the facts models) already holds the declaration:
  *                         planHost would produce no steps. Whether the tool's own files exist is
@@ -24,7 +26,7 @@ import type { Check, HostStep } from '../types.js';
 import { splitCmdline } from './cmdline-tokens.js';
 import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './driver-binding.js';
 import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
-import { installOf, modprobeConfigFrom, vfioPciIds } from '../../facts/host/modprobe-d.js';
+import { installOf, modprobeConfigFrom, moduleParam, vfioPciIds } from '../../facts/host/modprobe-d.js';
 import { modulesToLoadFrom } from '../../facts/host/modules-load-d.js';
 import { planHost } from './plan-host.js';
 import { claimsOn, framebufferToken, isDisplay } from './framebuffer.js';
@@ -43,6 +45,30 @@ function configuredForVfio(facts: HostFacts, p: PciDevice): boolean {
   const cfg = modprobeConfigFrom(facts.files).value;
   if (vfioPciIds(cfg).value.ids.includes(p.id)) return true;
   return cfg.installs.some((i) => installOf(cfg, i.module) === i && i.command.includes(`/sys/bus/pci/devices/${p.address}/driver_override`));
+}
+
+/** kstrtobool's true words: what the kernel accepts for a bool module parameter. */
+const TRUE_WORDS = /^(?:[1yt]|on)/i;
+
+/**
+ * disable_vga=1 as the next boot applies it: the last vfio-pci.disable_vga= on
+ * the configured command line (kmod appends it after every modprobe.d option),
+ * else the last disable_vga= of the effective modprobe.d options of vfio_pci.
+ */
+export function disableVgaCheck(node: Node, facts: HostFacts): Check | null {
+  const askers = node.devices.filter((d) => d.disableVga).map((d) => d.address);
+  if (askers.length === 0) return null;
+  const token = [...(configuredCmdline(facts) ?? [])].reverse().find((t) => /^vfio[-_]pci\.disable_vga=/.test(t));
+  const param = moduleParam(modprobeConfigFrom(facts.files).value, 'vfio_pci', 'disable_vga');
+  const value = token !== undefined ? token.slice(token.indexOf('=') + 1) : param?.value;
+  const evidence = token !== undefined ? `next boot's command line: ${token}` : param ? `${param.from.file}:${param.from.line}: ${param.from.text}` : 'no disable_vga for vfio_pci in the effective modprobe.d configuration';
+  const ok = value !== undefined && TRUE_WORDS.test(value);
+  return {
+    id: 'vfio-disable-vga',
+    status: ok ? 'pass' : 'fail',
+    message: ok ? `vfio-pci loads with disable_vga=1 at the next boot (asked by ${askers.join(', ')}; module-wide)` : `vfio-pci would load without disable_vga=1 at the next boot (asked by ${askers.join(', ')})`,
+    evidence: clip(evidence),
+  };
 }
 
 /** Owned files edited by hand (see owned-seal.ts), for the config-applied message. */
@@ -164,6 +190,9 @@ export function verifyHost(node: Node, facts: HostFacts): Check[] {
       });
     }
   }
+
+  const vga = disableVgaCheck(node, facts);
+  if (vga) checks.push(vga);
 
   const plan = planHost(node, facts);
   const blocked = plan.steps.length === 0 && plan.refused.some((r) => r.subject.startsWith('node ') || r.subject.startsWith('file '));

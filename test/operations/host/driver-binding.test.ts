@@ -28,7 +28,7 @@ describe('functions and drivers', () => {
     expect(functionsOf({ ...d, allFunctions: false }, pve9IntelGrub()).map((f) => f.address)).toEqual(['0000:01:00.0']);
   });
   it('default host drivers: current driver + candidates, never vfio-pci; invalid names dropped', () => {
-    const d = { address: '0000:01:00.0', allFunctions: true, bind: 'auto', blacklist: [] } as Device;
+    const d = { address: '0000:01:00.0', allFunctions: true, bind: 'auto', blacklist: [], disableVga: false } as Device;
     expect(hostDriversOf(d, [GPU, GPU_AUDIO]).drivers).toEqual(['nouveau', 'nvidiafb', 'snd_hda_intel']);
     const hostile = pci({ ...GPU, driver: 'vfio-pci', modules: ['nouveau', 'vfio_pci', 'x;reboot', 'NVIDIA'] });
     expect(hostDriversOf(d, [hostile])).toEqual({ drivers: ['NVIDIA', 'nouveau'], dropped: ['x;reboot'] });
@@ -98,7 +98,7 @@ describe('planModprobe', () => {
 });
 
 describe('renderers assert patterns', () => {
-  const base = { ids: [], softdeps: [], blacklist: [], overrides: [], unsafeInterrupts: false, trailer: null };
+  const base = { ids: [], softdeps: [], blacklist: [], overrides: [], unsafeInterrupts: false, disableVga: [], trailer: null };
   it.each([
     ['softdep', { ...base, softdeps: ['nouveau pre: evil'] }],
     ['blacklist', { ...base, blacklist: ['x\ninstall y /bin/sh'] }],
