@@ -51,6 +51,11 @@ export interface ResolvedEndpoint {
   readonly identityFiles: readonly string[];
   /** The first identity file is the inventory's own (missing = error) rather than one from ssh_config (missing = skipped). */
   readonly identityFromInventory: boolean;
+  /**
+   * OpenSSH's default IdentityFile list (ssh_config(5), IdentityFile), tried
+   * only when identityFiles is empty; missing files are skipped silently, as ssh does.
+   */
+  readonly defaultIdentityFiles: readonly string[];
   readonly agentSocket?: string;
   readonly agentUse: AgentUse;
   readonly hostKey: HostKeyPolicy;
@@ -113,6 +118,9 @@ interface Fallbacks {
   readonly agentUse: AgentUse;
   readonly knownHosts: string;
 }
+
+/** ssh_config(5), IdentityFile: "The default is ~/.ssh/id_rsa, ~/.ssh/id_ecdsa, ~/.ssh/id_ecdsa_sk, ~/.ssh/id_ed25519 and ~/.ssh/id_ed25519_sk" (OpenSSH 9.x, same order). */
+export const DEFAULT_IDENTITY_NAMES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk'] as const;
 
 function first(options: ReadonlyMap<string, readonly string[]>, key: string): string | undefined {
   return options.get(key)?.[0];
@@ -188,6 +196,7 @@ function resolveEndpoint(input: EndpointInput, config: SshConfig | undefined, ct
   }
   const endpoint: ResolvedEndpoint = {
     name: input.name, host, port, user, identityFiles, identityFromInventory, agentUse, hostKey,
+    defaultIdentityFiles: DEFAULT_IDENTITY_NAMES.map((f) => posix.join(ctx.home, '.ssh', f)),
     ...(agentSocket !== undefined ? { agentSocket } : {}),
     ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
   };

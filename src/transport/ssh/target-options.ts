@@ -5,6 +5,7 @@
  * a hop that borrows that key borrows the passphrase with it.
  */
 import { SshError } from '../../errors.js';
+import ssh2 from 'ssh2';
 import { readPrivateKey } from './file-trust.js';
 import type { JumpHop, JumpPool } from './jump.js';
 import type { SshConnectOptions } from './open-client.js';
@@ -46,7 +47,28 @@ async function credentialsFor(e: ResolvedEndpoint, node: string, readKey: (p: st
       notes.push(`${e.name}: IdentityFile ${path} skipped (${reason})`);
     }
   }
-  const useAgent = e.agentUse === 'always' || (e.agentUse === 'fallback' && privateKey === undefined);
+  // Nothing named a key: OpenSSH's default files, the first readable one (the agent, when there is one, is offered as well).
+  let fromDefaults = false;
+  if (e.identityFiles.length === 0 && e.agentUse !== 'always') {
+    for (const path of e.defaultIdentityFiles ?? []) {
+      let key: Buffer;
+      try {
+        key = await readKey(path);
+      } catch {
+        continue; // a missing default key is normal (ssh skips it without a word)
+      }
+      // ssh would ask for the passphrase of an encrypted key; this tool does not, so such a key is left to the agent.
+      if (ssh2.utils.parseKey(key) instanceof Error) {
+        notes.push(`${e.name}: ${path} skipped (encrypted or not a key ssh2 reads; the agent or --identity with ssh.passphrase can supply it)`);
+        continue;
+      }
+      privateKey = key;
+      keyPath = path;
+      fromDefaults = true;
+      break;
+    }
+  }
+  const useAgent = e.agentUse === 'always' || (e.agentUse === 'fallback' && (privateKey === undefined || fromDefaults));
   if (e.agentUse === 'always' && e.agentSocket === undefined) notes.push(`${e.name}: ssh.agent is set but no agent socket is known (SSH_AUTH_SOCK is unset)`);
   return {
     ...(privateKey !== undefined ? { privateKey, keyPath } : {}),
