@@ -229,6 +229,39 @@ export class SimClusterState {
     return Math.floor((this.options.now() - this.createdAt) / 1000);
   }
 
+  /** Nodes in HA maintenance, and where each HA resource it moved away came from. */
+  readonly maintenance = new Set<string>();
+  readonly haMovedFrom = new Map<string, string>();
+
+  /**
+   * HA maintenance as the CRM does it (pve-docs ha-manager.adoc): started HA
+   * resources leave the node for another online node not in maintenance (VMs
+   * migrate online), and come back when maintenance is disabled. Moves happen
+   * after `delayMs`, like the CRM acting on its next round.
+   */
+  setMaintenance(node: string, enable: boolean, delayMs = 40): Promise<void> {
+    if (enable) this.maintenance.add(node);
+    else this.maintenance.delete(node);
+    return new Promise((resolve) => setTimeout(() => {
+      for (const h of this.ha.values()) {
+        if (h.state !== 'started') continue;
+        const id = Number(h.sid.split(':')[1]);
+        const g = this.vms.get(id) ?? this.containers.get(id);
+        if (!g) continue;
+        if (enable && this.maintenance.has(g.node) && g.node === node) {
+          const to = this.nodes.find((n) => n.name !== node && this.nodeOnline(n.name) && !this.maintenance.has(n.name));
+          if (!to) continue;
+          this.haMovedFrom.set(h.sid, node);
+          g.node = to.name;
+        } else if (!enable && this.haMovedFrom.get(h.sid) === node) {
+          this.haMovedFrom.delete(h.sid);
+          g.node = node;
+        }
+      }
+      resolve();
+    }, delayMs));
+  }
+
   haFor(vmid: number): SimHaResource | undefined {
     return this.ha.get(`vm:${vmid}`) ?? this.ha.get(`ct:${vmid}`);
   }

@@ -157,6 +157,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         apis.push(api);
         const st = api.state;
         if (pmxcfs) pmxcfs.quorate = () => st.quorum().quorate;
+        for (const n of c.nodes) hosts.get(n.name)!.state.haMaintenance = (node, enable) => st.tasks.background(st.setMaintenance(node, enable));
         if (c.apiFaults) api.faults.apply(c.apiFaults as SimFaultSpec);
         server = await startSimApiServer(api, { requestLog: o.requestLog });
         servers.push(server);

@@ -91,6 +91,8 @@ export class SimHost implements ShellHost {
   reboots = 0;
   /** Votes currently online in the cluster (null = every node up); a fleet simulator sets this. */
   clusterVotesOnline: number | null = null;
+  /** HA's answer to `ha-manager crm-command node-maintenance`; a fleet simulator wires it to its API (null: no HA here). */
+  haMaintenance: ((node: string, enable: boolean) => void) | null = null;
   /** The cluster file system at /etc/pve, shared with the other nodes of the cluster (mountPmxcfs). */
   pmxcfs: Pmxcfs | null = null;
   /** Offset of this host's clock from the real one (tests move time forward). */

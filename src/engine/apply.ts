@@ -172,6 +172,8 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
   emit('start', `${np.steps.length} step(s)`);
   let stepsDone = 0;
   let rebooted = false;
+  // Set before the enable is sent, so a failure between enable and verification still disables it.
+  let haMaintenance = false;
   try {
     const host = await ctx.conn.logged(cluster, node);
     const steps = np.steps;
@@ -195,8 +197,11 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
       await gate.withSlot(node, (m) => emit('wait', m), async () => {
         // The guest decision comes before the first write: a refusal leaves the node untouched.
         await gate.checkGuests(node);
+        await gate.checkHaMaintenance(node);
         await writeAndRefresh();
         if (ctx.signal?.aborted) throw new SafetyError('E_INTERRUPTED', 'interrupted before the reboot; the files are written, the reboot is pending', { node: node.name, fix: 're-run apply to reboot and verify' });
+        haMaintenance = true;
+        haMaintenance = await gate.enterHaMaintenance(node, (m) => emit('wait', m));
         await gate.reboot(node, (m) => emit('reboot', m));
         rebooted = true;
         stepsDone++;
@@ -226,6 +231,13 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     const error = errorInfo(err);
     emit('failed', error.message);
     return { ...base, outcome: 'failed', stepsDone, rebooted, message: error.message, checks: [], error };
+  } finally {
+    if (haMaintenance) {
+      await gate.leaveHaMaintenance(node).then(
+        () => emit('step', 'HA maintenance disabled'),
+        (err: unknown) => ctx.emit({ type: 'warning', subject: `node ${node.name}`, message: `the node is still in HA maintenance: ${errorInfo(err).message}; run \`ha-manager crm-command node-maintenance disable ${node.name}\`` }),
+      );
+    }
   }
 }
 

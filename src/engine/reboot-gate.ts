@@ -8,7 +8,7 @@
  */
 import type { Cluster, Node } from '../inventory/schema.js';
 import { SafetyError } from '../errors.js';
-import { batch, cmd, parseBatch, render, type Script } from '../transport/shell.js';
+import { batch, cmd, haMaintenance, parseBatch, render, type Script } from '../transport/shell.js';
 import { quorumFromApi, quorumFromPvecm, slotsFree, type QuorumInfo, type RebootBudget } from './quorum.js';
 import type { EngineContext } from './context.js';
 import { guests } from './plan-vms.js';
@@ -153,7 +153,9 @@ export class RebootGate {
   async checkGuests(node: Node): Promise<Awaited<ReturnType<typeof guests>>> {
     const api = await this.ctx.conn.api(this.cluster);
     if (!api) return [];
-    const running = (await guests(api)).filter((r) => r.node === node.name && r.status === 'running');
+    // Started HA resources are not this gate's to stop: HA maintenance moves them away (enterHaMaintenance).
+    const ha = new Set(await this.haResourcesOn(node));
+    const running = (await guests(api)).filter((r) => r.node === node.name && r.status === 'running' && !ha.has(haSid(r)));
     if (running.length === 0) return [];
     const ids = running.map((r) => `${r.type === 'lxc' ? 'CT' : 'VM'} ${r.vmid}`).join(', ');
     if (this.cluster.policy.guests === 'refuse' || running.some((r) => r.type !== 'qemu')) {
@@ -164,6 +166,83 @@ export class RebootGate {
       });
     }
     return running;
+  }
+
+  /** Started HA resources placed on the node now (`vm:101`, `ct:200`), from /cluster/ha/resources + /cluster/resources. */
+  async haResourcesOn(node: Node): Promise<string[]> {
+    const api = await this.ctx.conn.api(this.cluster);
+    if (!api) return [];
+    const [ha, all] = await Promise.all([api.haResources(), guests(api)]);
+    const where = new Map(all.map((g) => [haSid(g), g.node]));
+    return ha.flatMap((h) => {
+      const sid = String(h.sid);
+      return (h.state === undefined || h.state === 'started') && where.get(sid) === node.name ? [sid] : [];
+    });
+  }
+
+  /**
+   * Before anything is written: a node with HA resources needs HA maintenance
+   * (`ha-manager crm-command node-maintenance`, PVE >= 7.3) to move them away;
+   * an older PVE refuses the reboot with the reason.
+   */
+  async checkHaMaintenance(node: Node): Promise<void> {
+    const sids = await this.haResourcesOn(node);
+    if (sids.length === 0) return;
+    const host = await this.ctx.conn.logged(this.cluster, node);
+    const line = (await host.exec(render(cmd(['pveversion'])) as Script)).stdout.trim();
+    const m = /^pve-manager\/(\d+)\.(\d+)/.exec(line);
+    const major = Number(m?.[1] ?? 0);
+    const minor = Number(m?.[2] ?? 0);
+    if (major > 7 || (major === 7 && minor >= 3)) return;
+    throw new SafetyError('E_HA_MAINTENANCE', `reboot refused: HA resources ${sids.join(', ')} run on ${node.name} and its PVE (${line.split(/\s/)[0] || 'unknown version'}) has no HA maintenance mode (ha-manager crm-command node-maintenance needs PVE 7.3 or later)`, {
+      node: node.name,
+      step: 'reboot gate',
+      fix: `upgrade the node to PVE 7.3 or later, or move these resources away yourself (ha-manager migrate SID NODE) and re-run apply`,
+    });
+  }
+
+  /**
+   * Puts the node in HA maintenance and waits (bounded by rebootTimeoutSeconds,
+   * saying what is left) until HA has moved its started resources away.
+   * Returns false when the node has none (nothing enabled). The caller
+   * disables maintenance after verification and on every failure path.
+   */
+  async enterHaMaintenance(node: Node, say: (m: string) => void): Promise<boolean> {
+    let left = await this.haResourcesOn(node);
+    if (left.length === 0) return false;
+    await this.runHaMaintenance(node, 'enable');
+    const deadline = Date.now() + this.cluster.policy.rebootTimeoutSeconds * 1000;
+    for (;;) {
+      say(`HA maintenance: waiting for HA to move ${left.join(', ')} away`);
+      await new Promise((r) => setTimeout(r, Math.min(this.ctx.pollMs, 2000)));
+      left = await this.haResourcesOn(node);
+      if (left.length === 0) return true;
+      if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'HA maintenance' });
+      if (Date.now() > deadline) {
+        throw new SafetyError('E_HA_MAINTENANCE', `reboot refused: HA did not move ${left.join(', ')} off ${node.name} in time (a resource bound to this node, e.g. by raw passthrough, cannot move)`, {
+          node: node.name,
+          step: 'HA maintenance',
+          fix: 'check `ha-manager status`; give the resource a mapping on another node or migrate it yourself, then re-run apply',
+        });
+      }
+    }
+  }
+
+  /** Ends HA maintenance: HA brings the moved resources back. */
+  async leaveHaMaintenance(node: Node): Promise<void> {
+    await this.runHaMaintenance(node, 'disable');
+  }
+
+  private async runHaMaintenance(node: Node, action: 'enable' | 'disable'): Promise<void> {
+    const host = await this.ctx.conn.logged(this.cluster, node);
+    const r = await host.exec(haMaintenance(action, node.name));
+    if (r.code !== 0) {
+      throw new SafetyError('E_HA_MAINTENANCE', `ha-manager crm-command node-maintenance ${action} ${node.name} failed (exit ${r.code ?? 'none'}): ${r.stdout.trim()}`, {
+        node: node.name,
+        step: 'HA maintenance',
+        fix: `run \`ha-manager crm-command node-maintenance ${action} ${node.name}\` on the node and check \`ha-manager status\``,
+      });
+    }
   }
 
   /** Running guests on the node: refuse, or shut down per policy. Returns the VMs it stopped. */
@@ -220,4 +299,8 @@ export class RebootGate {
       await new Promise((r) => setTimeout(r, Math.min(this.ctx.pollMs, 2000)));
     }
   }
+}
+
+function haSid(g: { type?: string; vmid: number }): string {
+  return `${g.type === 'lxc' ? 'ct' : 'vm'}:${g.vmid}`;
 }

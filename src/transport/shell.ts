@@ -341,3 +341,8 @@ export function writeLease(record: string, sha256: string): Script {
 export function removeLease(record: string): Script {
   return render(cmd(['rm', '-f', assertRemotePath(record)])) as Script;
 }
+
+/** HA maintenance of a node (PVE >= 7.3; pve-docs ha-manager.adoc): HA moves its resources away, and back when disabled. */
+export function haMaintenance(action: 'enable' | 'disable', node: string): Script {
+  return render(cmd(['ha-manager', 'crm-command', 'node-maintenance', action, node], { mergeErrors: true })) as Script;
+}

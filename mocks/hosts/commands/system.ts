@@ -110,6 +110,23 @@ export function systemCommands(host: SimHost): Map<string, Handler> {
     return 0;
   });
 
+  // ha-manager crm-command node-maintenance enable|disable NODE (PVE >= 7.3, pve-docs ha-manager.adoc): queued for the CRM.
+  m.set('ha-manager', (args, ctx) => {
+    if (!host.isPve) return ctx.notFound();
+    if (args.length !== 4 || args[0] !== 'crm-command' || args[1] !== 'node-maintenance' || (args[2] !== 'enable' && args[2] !== 'disable')) throw form('ha-manager', args);
+    const [major, minor] = (/^pve-manager\/(\d+)\.(\d+)/.exec(host.profile.pveVersion ?? '') ?? []).slice(1).map(Number);
+    if (major === undefined || minor === undefined || major < 7 || (major === 7 && minor < 3)) {
+      ctx.err("ERROR: unknown command 'ha-manager crm-command node-maintenance'\n");
+      return 255;
+    }
+    if (ctx.uid !== 0) {
+      ctx.err('ha-manager: permission denied - invalid user\n');
+      return 255;
+    }
+    host.haMaintenance?.(args[3]!, args[2] === 'enable');
+    return 0;
+  });
+
   m.set('modprobe', (args, ctx) => {
     if (!same(args, ['vfio-pci'])) throw form('modprobe', args);
     if (ctx.uid !== 0) {

@@ -1,0 +1,108 @@
+/**
+ * HA maintenance around a node's reboot, over the simulated cluster (real SSH
+ * and HTTPS). pve-docs ha-manager.adoc: `ha-manager crm-command
+ * node-maintenance enable NODE` (PVE >= 7.3) makes HA move the node's
+ * services away; `… disable NODE` brings them back; maintenance survives a
+ * reboot, so the tool must disable it on every path. The simulated API moves
+ * started HA resources like the CRM (mocks/api/state.ts setMaintenance).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { apply } from '../../src/index.js';
+import { gpuNode, testFleet, type TestFleet } from '../helpers/fleet.js';
+
+const OWNED = '/etc/modprobe.d/pve-passthrough.conf';
+let tf: TestFleet | null = null;
+afterEach(async () => {
+  await tf?.close();
+  tf = null;
+});
+const fast = { pollMs: 20 };
+
+function scenario(pve1: Record<string, unknown> = {}) {
+  return {
+    clusters: [{
+      name: 'c',
+      nodes: [gpuNode('pve1', pve1), { name: 'pve2', profile: 'pve9-intel-grub-lvm' }, { name: 'pve3', profile: 'pve9-intel-grub-lvm' }],
+      vms: [{ vmid: 201, node: 'pve1', status: 'running', config: { name: 'ha-web' } }],
+      ha: [{ sid: 'vm:201' }],
+    }],
+  };
+}
+
+/** Where VM 201 is, and whether pve1 is in maintenance, each time pve1 is seen down. */
+function watchWhileDown(t: TestFleet) {
+  const api = t.fleet.cluster('c').api!.state;
+  const seen: { vmNode: string; maintenance: boolean }[] = [];
+  const timer = setInterval(() => {
+    if (t.fleet.host('pve1').down) seen.push({ vmNode: api.vms.get(201)!.node, maintenance: api.maintenance.has('pve1') });
+  }, 3);
+  return { seen, stop: () => clearInterval(timer) };
+}
+
+function haCommands(t: TestFleet): string[] {
+  return t.fleet.host('pve1').state.commandLog.flatMap((s) => {
+    const m = /node-maintenance' '(enable|disable)'|systemctl' 'reboot'|systemctl reboot/.exec(s);
+    return m ? [m[1] ?? 'reboot'] : [];
+  });
+}
+
+describe('HA maintenance', () => {
+  it('moves the HA resources off the node before its reboot and disables maintenance after verification (they come back)', async () => {
+    tf = await testFleet(scenario());
+    const api = tf.fleet.cluster('c').api!.state;
+    const w = watchWhileDown(tf);
+    const report = await apply(tf.inventory, fast);
+    w.stop();
+    expect(report.ok, JSON.stringify(report, null, 1)).toBe(true);
+    expect(report.nodes.find((n) => n.node === 'pve1')).toMatchObject({ outcome: 'applied', rebooted: true });
+    expect(w.seen.length).toBeGreaterThan(0);
+    // While pve1 was down, the VM ran elsewhere and pve1 was in maintenance.
+    for (const s of w.seen) expect(s).toEqual({ vmNode: expect.not.stringMatching(/^pve1$/), maintenance: true });
+    expect(haCommands(tf)).toEqual(['enable', 'reboot', 'disable']);
+    await api.tasks.idle();
+    expect(api.maintenance.size).toBe(0);
+    // Not shut down by the tool (HA moved it); back home once maintenance ended.
+    expect(api.tasks.all().filter((t) => t.type === 'qmshutdown')).toEqual([]);
+    expect(api.vms.get(201)!.node).toBe('pve1');
+    expect(api.vms.get(201)!.status).toBe('running');
+  });
+
+  it('disables maintenance when verification fails after the reboot', async () => {
+    tf = await testFleet(scenario());
+    const api = tf.fleet.cluster('c').api!.state;
+    const host = tf.fleet.host('pve1');
+    // Someone empties the tool's file while the node is down: it boots without the binding, verification fails.
+    let drifted = false;
+    const timer = setInterval(() => {
+      if (!drifted && host.down) {
+        host.state.drift.writeFile(OWNED, '# emptied while the node was down\n');
+        drifted = true;
+      }
+    }, 3);
+    const report = await apply(tf.inventory, fast);
+    clearInterval(timer);
+    expect(drifted).toBe(true);
+    const n1 = report.nodes.find((n) => n.node === 'pve1')!;
+    expect(n1.outcome).toBe('failed');
+    expect(n1.error?.code).toBe('E_VERIFY');
+    expect(haCommands(tf)).toEqual(['enable', 'reboot', 'disable']);
+    await api.tasks.idle();
+    expect(api.maintenance.size).toBe(0);
+    expect(api.vms.get(201)!.node).toBe('pve1');
+  });
+
+  it('PVE older than 7.3 (no node-maintenance): the reboot is refused with the reason before anything is written', async () => {
+    tf = await testFleet(scenario({ overrides: { pveVersion: 'pve-manager/7.2-3/c743d6c1' } }));
+    const host = tf.fleet.host('pve1');
+    const report = await apply(tf.inventory, fast);
+    const n1 = report.nodes.find((n) => n.node === 'pve1')!;
+    expect(n1.outcome).toBe('failed');
+    expect(n1.error?.code).toBe('E_HA_MAINTENANCE');
+    expect(n1.message).toContain('vm:201');
+    expect(n1.message).toContain('PVE 7.3');
+    expect(n1.error?.fix).toMatch(/upgrade the node to PVE 7\.3/);
+    expect(host.reboots).toBe(0);
+    expect(host.state.vfs.readOr(OWNED)).toBeNull();
+    expect(haCommands(tf)).toEqual([]);
+  });
+});
