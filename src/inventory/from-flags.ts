@@ -41,6 +41,10 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
   const user = m[1] ?? p.sshUser;
   const host = m[2]!.replace(/^\[|\]$/g, '');
   const port = m[3] ? Number(m[3]) : p.sshPort;
+  // An address says nothing about the node's name (`127.0.0.1` is not node "127"): ask for it rather than guess.
+  if (f.nodeName === undefined && (/^\d+(?:\.\d+){3}$/.test(host) || host.includes(':'))) {
+    throw new InputError(`--host ${host} is an IP address, so the PVE node name is not known`, [], { fix: 'add --node-name NAME (the name `hostname` prints on that node, as in the PVE web UI)' });
+  }
   const nodeName = f.nodeName ?? host.split('.')[0]!;
   const apiUrl = f.api ?? p.api;
   const devices = f.devices.map(fullPciAddress);

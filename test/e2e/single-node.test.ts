@@ -114,4 +114,12 @@ describe('a single node from a laptop', () => {
     const none = await cli(base, { HOME: home2, SSH_AUTH_SOCK: '' });
     expect(none.code).toBe(1);
   }, 60_000);
+
+  it('--host root@127.0.0.1 without --node-name is refused, asking for the name (not node "127")', async () => {
+    const node = tf.inventory.clusters[0]!.nodes[0]!;
+    const r = await cli(['plan', '--host', `root@127.0.0.1:${node.ssh.port}`, '--device', '01:00.0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/IP address[\s\S]*--node-name/);
+    expect(r.stdout + r.stderr).not.toMatch(/node 127\b/);
+  });
 });
