@@ -16,6 +16,15 @@ const rootPort = (address: string, id: string, name: string, group: number | nul
   address, classCode: '0604', className: 'PCI bridge', vendor, device: name, id, rev: '11', driver: 'pcieport', modules: [], iommuGroup: group,
 });
 
+/** Firmware, kernel and boot of a current PVE 9 install on an EFI board booting through GRUB with LVM root. */
+const pve9EfiGrub = {
+  firmware: { efi: true, iommu: true, interruptRemapping: true },
+  kernel: { running: '6.17.2-1-pve', installed: ['6.17.2-1-pve'] },
+  pveVersion: 'pve-manager/9.1.1/42db4a6cf33dac83',
+  debianVersion: '13.2',
+  boot: { loader: 'grub' as const, grubRoot: 'root=/dev/mapper/pve-root ro' },
+};
+
 const AMD = 'Advanced Micro Devices, Inc. [AMD]';
 
 /** The host bridge and IOMMU every Ryzen (Matisse/Vermeer) board shows; neither is in an IOMMU group. */
@@ -240,11 +249,7 @@ const consumerBadGroup: ProfileData = {
   name: 'consumer-bad-group',
   hostname: 'homelab',
   cpu: { vendor: 'amd', model: 'AMD Ryzen 5 3600 6-Core Processor' },
-  firmware: { efi: true, iommu: true, interruptRemapping: true },
-  kernel: { running: '6.17.2-1-pve', installed: ['6.17.2-1-pve'] },
-  pveVersion: 'pve-manager/9.1.1/42db4a6cf33dac83',
-  debianVersion: '13.2',
-  boot: { loader: 'grub', grubRoot: 'root=/dev/mapper/pve-root ro' },
+  ...pve9EfiGrub,
   pci: [
     ...amdRootComplex(),
     amdGppBridge('0000:00:01.2', 2),
@@ -264,11 +269,7 @@ const twinNics: ProfileData = {
   name: 'twin-nics',
   hostname: 'pve-twin',
   cpu: { vendor: 'intel', model: 'Intel(R) Xeon(R) Silver 4310 CPU @ 2.10GHz' },
-  firmware: { efi: true, iommu: true, interruptRemapping: true },
-  kernel: { running: '6.17.2-1-pve', installed: ['6.17.2-1-pve'] },
-  pveVersion: 'pve-manager/9.1.1/42db4a6cf33dac83',
-  debianVersion: '13.2',
-  boot: { loader: 'grub', grubRoot: 'root=/dev/mapper/pve-root ro' },
+  ...pve9EfiGrub,
   pci: [
     intelHost('8086:09a2', 'Ice Lake Memory Map/VT-d'),
     ahci('0000:00:17.0', '8086:a182', 'C620 Series Chipset Family SATA Controller [AHCI mode]', 3),
@@ -360,11 +361,7 @@ const singleGpu: ProfileData = {
   name: 'single-gpu',
   hostname: 'pve-solo',
   cpu: { vendor: 'amd', model: 'AMD Ryzen 7 5800X 8-Core Processor' },
-  firmware: { efi: true, iommu: true, interruptRemapping: true },
-  kernel: { running: '6.17.2-1-pve', installed: ['6.17.2-1-pve'] },
-  pveVersion: 'pve-manager/9.1.1/42db4a6cf33dac83',
-  debianVersion: '13.2',
-  boot: { loader: 'grub', grubRoot: 'root=/dev/mapper/pve-root ro' },
+  ...pve9EfiGrub,
   pci: [
     ...amdRootComplex(),
     amdGppBridge('0000:00:01.1', 1),
