@@ -163,9 +163,10 @@ export interface Sim {
   close(): Promise<void>;
 }
 
-export async function startSim(spec?: (hw: Hardware) => SimClusterSpec): Promise<Sim> {
+/** `taskMs`: how long a task waits before its worker runs (2 ms keeps the suite fast). */
+export async function startSim(spec?: (hw: Hardware) => SimClusterSpec, taskMs = 2): Promise<Sim> {
   const hw = freshHardware();
-  const api = createSimApi((spec ?? clusterSpec)(hw), { taskMs: 2 });
+  const api = createSimApi((spec ?? clusterSpec)(hw), { taskMs });
   const log: SimRequestLogEntry[] = [];
   const server = await startSimApiServer(api, { requestLog: (e) => log.push(e) });
   const dispatcher = new Agent({ connect: { ca: server.caPem } });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ROOT_TOKEN, startSimWithRoot, TOKEN, type CallOptions, type Sim } from './fixture.js';
+import { ROOT_TOKEN, startSim, startSimWithRoot, TOKEN, type CallOptions, type Sim } from './fixture.js';
 
 let sim: Sim;
 let root: CallOptions;
@@ -90,11 +90,18 @@ describe('digest', () => {
   });
 
   it('is checked again inside the task (a write between POST and the worker)', async () => {
-    const digest = (await config(101, 'pve1')).digest as string;
-    const r = await sim.client.call('POST', '/nodes/pve1/qemu/101/config', { ...tok, form: { cores: '8', digest } });
-    sim.api.setConfig(101, { tags: 'touched' });
-    const status = await sim.client.waitTask(r.body.data as string, tok);
-    expect(status.exitstatus).toBe('checksum mismatch (file change by other user?)');
+    // The write must land after the POST's answer and before its worker runs: a simulator whose
+    // workers wait a whole second keeps that window open however loaded the machine is.
+    const slow = await startSim(undefined, 1_000);
+    try {
+      const digest = ((await slow.client.call('GET', '/nodes/pve1/qemu/101/config', tok)).body.data as Record<string, string>).digest as string;
+      const r = await slow.client.call('POST', '/nodes/pve1/qemu/101/config', { ...tok, form: { cores: '8', digest } });
+      slow.api.setConfig(101, { tags: 'touched' });
+      const status = await slow.client.waitTask(r.body.data as string, tok);
+      expect(status.exitstatus).toBe('checksum mismatch (file change by other user?)');
+    } finally {
+      await slow.close();
+    }
   });
 });
 
