@@ -5,6 +5,7 @@
  * mappings with the hardware they point at. Reads only.
  */
 import PQueue from 'p-queue';
+import { checkedStatus } from './check-status.js';
 import type { Cluster } from '../inventory/schema.js';
 import { isHostpciKey } from '../formats/hostpci.js';
 import { parseMapEntry } from '../formats/mapping.js';
@@ -264,7 +265,7 @@ export async function verifyClusterVms(ctx: EngineContext, cluster: Cluster): Pr
         listed && listed.status !== 'running' ? Promise.resolve({ status: listed.status, 'running-machine': undefined }) : api.vmStatus(v.node, v.vmid),
       ]);
       const checks = verifyVm(v, { config: cfg.config, pending, status: status.status === 'running' ? 'running' : 'stopped', runningMachine: status['running-machine'] });
-      ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, status: 'done', message: `${checks.filter((c) => c.status === 'fail').length} failing check(s)` });
+      ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, ...checkedStatus(checks) });
       return { cluster: cluster.name, node: v.node, vmid: v.vmid, checks };
     } catch (err) {
       const error = errorInfo(err, 'read VM');

@@ -8,6 +8,7 @@ import { verifyHost } from '../operations/host/verify-host.js';
 import { resolveSelection, selectedClusters, selectedNodes, withContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo, settleAll } from './errors.js';
 import { readFacts } from './plan.js';
+import { checkedStatus } from './check-status.js';
 import { verifyClusterVms } from './plan-vms.js';
 import type { ClusterVerification, NodeVerification, VerifyReport, VmVerification } from './types.js';
 
@@ -27,7 +28,7 @@ export async function verifyWith(ctx: EngineContext): Promise<VerifyReport> {
         try {
           const facts = await readFacts(ctx, cluster, node);
           const checks = verifyHost(node, facts);
-          ctx.emit({ type: 'node', cluster: cluster.name, node: node.name, status: 'done', message: `${checks.filter((c) => c.status === 'fail').length} failing check(s)` });
+          ctx.emit({ type: 'node', cluster: cluster.name, node: node.name, ...checkedStatus(checks) });
           return { cluster: cluster.name, node: node.name, checks };
         } catch (err) {
           const error = errorInfo(err, 'facts');
