@@ -157,11 +157,16 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         apis.push(api);
         const st = api.state;
         if (pmxcfs) pmxcfs.quorate = () => st.quorum().quorate;
-        for (const n of c.nodes) hosts.get(n.name)!.state.haMaintenance = (node, enable) => st.tasks.background(st.setMaintenance(node, enable));
+        for (const n of c.nodes) {
+          const h = hosts.get(n.name)!.state;
+          h.haMaintenance = (node, enable) => st.tasks.background(st.setMaintenance(node, enable));
+          const started = api;
+          h.guestsService.startGuests = () => started.startOnbootGuests(n.name);
+        }
         if (c.apiFaults) api.faults.apply(c.apiFaults as SimFaultSpec);
         server = await startSimApiServer(api, { requestLog: o.requestLog });
         servers.push(server);
-        // Guests follow their node: a reboot stops them, coming back starts the onboot ones.
+        // Guests follow their node: a reboot stops them (pve-guests.service starts the onboot ones, see SimHost).
         const wasDown = new Map<string, boolean>();
         const a = api;
         timers.push(setInterval(() => {
@@ -169,7 +174,6 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
             const down = h.down;
             if (down !== (wasDown.get(name) ?? false)) {
               if (down) a.stopGuestsOnNode(name);
-              else a.startOnbootGuests(name);
               wasDown.set(name, down);
             }
           }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 const hostFaults = z.strictObject({
   neverReturns: z.boolean().optional(),
   rebootDelayMs: z.number().int().min(0).max(600_000).optional(),
+  guestsStartDelayMs: z.number().int().min(0).max(600_000).optional(),
   dropDuringWrite: z.union([z.boolean(), z.strictObject({ times: z.number().int().min(1).optional(), pathIncludes: z.string().optional(), at: z.enum(['cat', 'after-mv']).optional() })]).optional(),
   failCommand: z.partialRecord(z.enum(['update-grub', 'update-initramfs', 'proxmox-boot-tool refresh']), z.union([z.string(), z.strictObject({ stderr: z.string(), times: z.number().int().min(1) })])).optional(),
   hostKeyChanged: z.boolean().optional(),

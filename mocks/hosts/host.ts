@@ -35,6 +35,8 @@ export interface HostFaults {
   neverReturns?: boolean;
   /** How long the host is down during a reboot (default 300 ms). */
   rebootDelayMs?: number;
+  /** How long pve-guests.service stays "activating" after a boot before the onboot guests are up (default 200 ms). */
+  guestsStartDelayMs?: number;
   /** Drop the connection half-way through a `cat > tmp` (true = once; or a count / a path filter). */
   /** `at`: 'cat' (default) cuts the temp file half-way; 'after-mv' drops right after the new file landed. */
   dropDuringWrite?: boolean | { readonly times?: number; readonly pathIncludes?: string; readonly at?: 'cat' | 'after-mv' };
@@ -93,6 +95,12 @@ export class SimHost implements ShellHost {
   clusterVotesOnline: number | null = null;
   /** HA's answer to `ha-manager crm-command node-maintenance`; a fleet simulator wires it to its API (null: no HA here). */
   haMaintenance: ((node: string, enable: boolean) => void) | null = null;
+  /**
+   * pve-guests.service (a oneshot running `pvesh create /nodes/localhost/startall`): a fleet
+   * simulator wires `startGuests` to its API. After a boot the unit is "activating" until the
+   * onboot guests were started, as on PVE, where SSH answers well before that.
+   */
+  readonly guestsService: { startGuests: (() => void) | null; state: 'active' | 'activating' } = { startGuests: null, state: 'active' };
   /** The cluster file system at /etc/pve, shared with the other nodes of the cluster (mountPmxcfs). */
   pmxcfs: Pmxcfs | null = null;
   /** Offset of this host's clock from the real one (tests move time forward). */
@@ -181,7 +189,20 @@ export class SimHost implements ShellHost {
       this.incidents.push(`boot ${this.reboots}: host cut off: ${this.booted.cutOff}`);
     } else {
       this.phase = 'up';
+      this.startGuestsLater();
     }
+  }
+
+  private startGuestsLater(): void {
+    const svc = this.guestsService;
+    if (!svc.startGuests) return;
+    svc.state = 'activating';
+    const bootId = this.bootId;
+    setTimeout(() => {
+      if (this.bootId !== bootId || this.phase !== 'up') return;
+      svc.startGuests?.();
+      svc.state = 'active';
+    }, this.faults.guestsStartDelayMs ?? 200).unref();
   }
 
   setFaults(faults: HostFaults): void {

@@ -267,6 +267,7 @@ export class RebootGate {
     if (vmids.length === 0) return;
     const api = await this.ctx.conn.api(this.cluster);
     if (!api) return;
+    await this.waitBootGuestStart(node, say);
     for (const vmid of vmids) {
       // Declared VMs set to restart are started by their own VM step, after their config change.
       const vm = this.cluster.vms.find((v) => v.vmid === vmid);
@@ -279,6 +280,30 @@ export class RebootGate {
       }
       say(`starting VM ${vmid} again`);
       await api.startVm(node.name, vmid);
+    }
+  }
+
+  /**
+   * PVE starts onboot guests from pve-guests.service (a oneshot running
+   * `pvesh create /nodes/localhost/startall`), which is "activating" until
+   * they are up; SSH and the API answer well before. Starting a guest in that
+   * window races the boot and fails "already running", so wait for the unit
+   * to settle (any state but "activating"), bounded by the reboot timeout.
+   */
+  private async waitBootGuestStart(node: Node, say: (m: string) => void): Promise<void> {
+    const host = await this.ctx.conn.ssh(this.cluster, node);
+    const deadline = Date.now() + this.cluster.policy.rebootTimeoutSeconds * 1000;
+    let told = false;
+    for (;;) {
+      const r = await host.exec(render(cmd(['systemctl', 'is-active', 'pve-guests.service'])) as Script);
+      if (r.stdout.trim() !== 'activating') return;
+      if (Date.now() > deadline) {
+        this.ctx.emit({ type: 'warning', subject: `node ${node.name}`, message: 'pve-guests.service was still starting the onboot guests when the reboot timeout ran out; starting the stopped guests now' });
+        return;
+      }
+      if (!told) say('waiting for PVE to start its onboot guests (pve-guests.service)');
+      told = true;
+      await new Promise((r) => setTimeout(r, Math.min(this.ctx.pollMs, 2000)));
     }
   }
 

@@ -4,9 +4,10 @@
  *   would refuse a node's reboot for quorum (a two-node cluster without a
  *   QDevice has no spare vote: corosync votequorum needs 2 of 2);
  * - guests "shutdown" with a VM that has onboot: 1: PVE (and the simulator,
- *   mocks/api startOnbootGuests) starts it at boot; the tool does not start it
- *   a second time (which fails "already running" on PVE), and the node is
- *   reported applied. A running VM without onboot is started again by the tool.
+ *   mocks/hosts pve-guests.service) starts it at boot, a while after SSH
+ *   answers; the tool waits for that unit and does not start the VM a second
+ *   time (which fails "already running" on PVE), and the node is reported
+ *   applied. A running VM without onboot is started again by the tool.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { apply, plan, verify } from '../../src/index.js';
@@ -52,7 +53,8 @@ describe('guests "shutdown" and onboot', () => {
     tf = await testFleet({
       clusters: [{
         name: 'lab', standalone: true, policy: { reboot: 'needed', guests: 'shutdown' },
-        nodes: [gpuNode('pve1')],
+        // pve-guests.service takes 1.5 s after the boot: a tool that does not wait for it starts VM 101 first.
+        nodes: [{ ...gpuNode('pve1'), faults: { guestsStartDelayMs: 1500 } }],
         vms: [
           { vmid: 101, node: 'pve1', status: 'running', config: { name: 'onboot', onboot: '1' } },
           { vmid: 102, node: 'pve1', status: 'running', config: { name: 'manual' } },

@@ -66,6 +66,12 @@ export function systemCommands(host: SimHost): Map<string, Handler> {
       ctx.out(failed.length > 0 ? 'degraded\n' : 'running\n');
       return failed.length > 0 ? 1 : 0;
     }
+    if (same(args, ['is-active', 'pve-guests.service'])) {
+      // systemctl(1): is-active prints the state and exits 0 only for "active".
+      const state = host.isPve ? host.guestsService.state : 'inactive';
+      ctx.out(`${state}\n`);
+      return state === 'active' ? 0 : 3;
+    }
     if (same(args, ['reboot'])) {
       if (ctx.uid !== 0) {
         ctx.err('Call to Reboot failed: Interactive authentication required.\n');
