@@ -125,7 +125,7 @@ export class SshHost implements RemoteHost {
     this.client = undefined;
     await new Promise<void>((resolve) => {
       // A peer that vanished (rebooting host) never completes the goodbye: destroy after a grace period.
-      const force = setTimeout(() => client.destroy(), CLOSE_GRACE_MS);
+      const force = setTimeout(() => destroyClient(client), CLOSE_GRACE_MS);
       client.once('close', () => {
         clearTimeout(force);
         resolve();
@@ -133,4 +133,15 @@ export class SshHost implements RemoteHost {
       client.end();
     });
   }
+}
+
+/**
+ * ssh2's `destroy()` does nothing once `end()` ran (it checks that the socket
+ * is still writable), so a peer that vanished without a FIN or RST (a rebooting
+ * guest behind QEMU's user network, a dead NAT entry) kept the socket, and the
+ * process, alive until the keepalive gave up. Destroy the socket itself.
+ */
+function destroyClient(client: SshClient): void {
+  client.destroy();
+  (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
 }

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server as NetServer } from 'node:net';
+import { connect as tcp, createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -240,6 +240,38 @@ describe('authentication and connection failures', () => {
     } finally {
       silent.close();
       await new Promise((r) => setImmediate(r));
+    }
+  });
+});
+
+describe('closing a connection whose peer vanished', () => {
+  it('close() ends and releases the socket when the peer never answers the goodbye (no FIN, no RST: a rebooting guest behind NAT)', async () => {
+    // A TCP relay that can freeze: it stops forwarding and keeps both sockets open, as a vanished peer does.
+    let frozen = false;
+    const inbound: Socket[] = [];
+    const relay: NetServer = createServer({ allowHalfOpen: true }, (c) => {
+      inbound.push(c);
+      const up = tcp(server.port, '127.0.0.1');
+      c.on('data', (d) => { if (!frozen) up.write(d); });
+      up.on('data', (d) => { if (!frozen) c.write(d); });
+      c.on('error', () => undefined);
+      up.on('error', () => undefined);
+      c.on('close', () => up.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const port = (relay.address() as AddressInfo).port;
+    try {
+      // Keepalive far beyond the test's timeout: only close() itself can let go.
+      const h = await connectSsh(base({ port, hostKey: { fingerprint: server.fingerprint }, keepaliveIntervalMs: 600_000 }));
+      expect((await h.exec(s('both'))).stdout).toBe('to stdout\n');
+      frozen = true;
+      // ssh2 sent its goodbye and a FIN; the relay answers neither, so only destroying the socket lets close() end.
+      await h.close();
+      expect(h.isConnected).toBe(false);
+    } finally {
+      frozen = false;
+      for (const c of inbound) c.destroy();
+      await new Promise<void>((r) => relay.close(() => r()));
     }
   });
 });
