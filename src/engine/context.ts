@@ -11,6 +11,7 @@ import { SecretStore } from '../inventory/secrets.js';
 import { Connections } from './connections.js';
 import type { EngineEvent, Selection } from './types.js';
 import type { LeaseOptions } from './lease.js';
+import type { GuestResource } from '../transport/pve/index.js';
 
 /** Selection plus PVE tags (CLI --tag): VMs whose /cluster/resources tags include any of them, and the nodes hosting those VMs. */
 export interface EngineSelection extends Selection {
@@ -163,11 +164,11 @@ export function parseTags(raw: unknown): string[] {
 }
 
 /** Guests whose tags include any wanted tag. Pure, for tests. */
-export function matchTags(resources: readonly Record<string, unknown>[], wanted: readonly string[]): TagMatch {
+export function matchTags(resources: readonly Pick<GuestResource, 'type' | 'vmid' | 'node' | 'tags'>[], wanted: readonly string[]): TagMatch {
   const want = new Set(wanted.map((t) => t.toLowerCase()));
   const vms = new Map<number, string>();
   for (const r of resources) {
-    if (r.type !== 'qemu' || typeof r.vmid !== 'number' || typeof r.node !== 'string') continue;
+    if (r.type !== 'qemu') continue;
     if (parseTags(r.tags).some((t) => want.has(t))) vms.set(r.vmid, r.node);
   }
   return { vms };
@@ -187,7 +188,7 @@ export async function resolveSelection(ctx: EngineContext): Promise<void> {
     if (ctx.tagged.has(c.name)) return;
     const api = await ctx.conn.api(c);
     if (!api) throw new InputError(`--tag needs the PVE API, and cluster ${c.name} has no api section`, [], { fix: 'add the api section to that cluster, or select with --node / --vm' });
-    const resources = await api.resources('vm');
+    const resources = await api.guests();
     for (const r of resources) if (r.type === 'qemu') for (const t of parseTags(r.tags)) seen.add(t);
     ctx.tagged.set(c.name, matchTags(resources, tags));
   }));

@@ -15,27 +15,17 @@ import { verifyMappings, verifyVm } from '../operations/vm/verify-vm.js';
 import type { MappingNodes, OtherAssignment, VmCurrent, VmHostContext } from '../operations/vm/types.js';
 import { checkPassthroughTarget } from '../operations/host/safety.js';
 import type { Warning } from '../operations/types.js';
-import type { PveClient } from '../transport/pve/index.js';
+import type { GuestResource, PveClient } from '../transport/pve/index.js';
 import { selectedVms, type EngineContext } from './context.js';
 import { errorInfo } from './errors.js';
 import { PassthroughError } from '../errors.js';
 import { didYouMean } from '../operations/did-you-mean.js';
 import type { ClusterVerification, MappingPlan, VmPlan, VmVerification } from './types.js';
 
-/** The fields of a /cluster/resources item the engine uses. */
-export interface GuestResource {
-  readonly type: 'qemu' | 'lxc' | string;
-  readonly vmid: number;
-  readonly node: string;
-  readonly status: string;
-  readonly name?: string;
-  readonly template?: number;
-  /** `;`-separated PVE tags (selection by --tag; see parseTags in context.ts). */
-  readonly tags?: string;
-}
+export type { GuestResource } from '../transport/pve/index.js';
 
 export async function guests(api: PveClient): Promise<GuestResource[]> {
-  return (await api.resources('vm')) as unknown as GuestResource[];
+  return api.guests();
 }
 
 const API_CONCURRENCY = 8;

@@ -113,8 +113,9 @@ export class RebootGate {
   private async readQuorum(node: Node): Promise<{ quorum: QuorumInfo; haActive: boolean; online: Set<string> | null }> {
     const api = await this.ctx.conn.api(this.cluster);
     if (api) {
-      const [status, ha] = await Promise.all([api.clusterStatus(), api.haResources().catch(() => [])]);
-      const haActive = ha.some((r: { state?: string }) => r.state === undefined || r.state === 'started');
+      // Both are safety inputs: an unreadable HA list is an error, never "no HA".
+      const [status, ha] = await Promise.all([api.clusterStatus(), api.haResources()]);
+      const haActive = ha.some((r) => r.state === undefined || r.state === 'started');
       const online = new Set(status.flatMap((s) => (s.type === 'node' && s.online ? [s.name] : [])));
       const fromApi = quorumFromApi(status);
       // The API counts one vote per node and cannot see a QDevice; when that leaves no spare
@@ -174,10 +175,7 @@ export class RebootGate {
     if (!api) return [];
     const [ha, all] = await Promise.all([api.haResources(), guests(api)]);
     const where = new Map(all.map((g) => [haSid(g), g.node]));
-    return ha.flatMap((h) => {
-      const sid = String(h.sid);
-      return (h.state === undefined || h.state === 'started') && where.get(sid) === node.name ? [sid] : [];
-    });
+    return ha.flatMap((h) => ((h.state === undefined || h.state === 'started') && where.get(h.sid) === node.name ? [h.sid] : []));
   }
 
   /**
@@ -273,8 +271,8 @@ export class RebootGate {
       const vm = this.cluster.vms.find((v) => v.vmid === vmid);
       if (vm?.whenRunning === 'restart') continue;
       // PVE starts onboot VMs itself after the boot: start only what is still stopped (never fail "already running").
-      const now = await api.vmStatus(node.name, vmid).catch(() => null);
-      if (now?.status === 'running') {
+      // An unreadable status is an error: guessing "stopped" would start a VM twice.
+      if ((await api.vmStatus(node.name, vmid)).status === 'running') {
         say(`VM ${vmid} is running again (started at boot)`);
         continue;
       }
@@ -312,7 +310,11 @@ export class RebootGate {
     if (!api) return;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const status = await api.clusterStatus().catch(() => null);
+      // Unreachable while the cluster settles: ask again. A malformed answer is an error, not "not yet".
+      const status = await api.clusterStatus().catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'E_API_RESPONSE') throw err;
+        return null;
+      });
       if (status) {
         const me = status.find((s) => s.type === 'node' && s.name === node.name);
         const q = quorumFromApi(status);

@@ -65,7 +65,7 @@ export async function discoverCommand(f: DiscoverFlags): Promise<number> {
     const tls = f.tlsFingerprint ? { fingerprint: f.tlsFingerprint } : f.ca ? { ca: await readFile(f.ca, 'utf8') } : { system: true as const };
     const client = new PveClient({ baseUrl: f.api, tls, auth, timeoutMs: 30_000 });
     try {
-      const [status, resources] = await Promise.all([client.clusterStatus(), client.resources('vm') as Promise<unknown> as Promise<GuestResource[]>]);
+      const [status, resources] = await Promise.all([client.clusterStatus(), client.guests()]);
       const clusterItem = status.find((s): s is Extract<typeof s, { type: 'cluster' }> => s.type === 'cluster');
       const nodes = status.filter((s): s is Extract<typeof s, { type: 'node' }> => s.type === 'node').sort((a, b) => String(a.name).localeCompare(String(b.name)));
       const guests = resources.filter((r) => r.type === 'qemu' && !r.template).sort((a, b) => a.vmid - b.vmid);

@@ -1,6 +1,9 @@
 /**
- * Shapes of the responses that drive writes. Anything else passes through
- * loosely; these must hold or the client stops (E_API_RESPONSE).
+ * The shape of every API answer the tool reads (field names and types as in
+ * PVE's API schema, pve-docs api-viewer). Each must hold or the read is an
+ * E_API_RESPONSE naming the endpoint and the field: nothing falls back to a
+ * default, least of all a safety input (cluster status, HA resources, guests,
+ * VM status). Fields the tool does not use pass through loosely.
  */
 import { z } from 'zod';
 
@@ -73,6 +76,36 @@ export const PciMappingShape = z.looseObject({
   'live-migration-capable': bool01.optional(),
   checks: z.array(z.looseObject({ severity: z.string(), message: z.string() })).optional(),
 });
+
+export const PciMappingsShape = z.array(PciMappingShape);
+
+/** GET /cluster/resources?type=vm: the guests (VMs and containers) this login may audit, on every node. */
+export const GuestResourcesShape = z.array(z.looseObject({
+  type: z.string().min(1),
+  vmid: z.number().int(),
+  node: z.string().min(1),
+  status: z.string(),
+  name: z.string().optional(),
+  template: bool01.transform((b) => (b ? 1 : 0)).optional(),
+  tags: z.string().optional(),
+}));
+
+/** GET /cluster/ha/resources: `state` absent means started (pve-ha-manager's default). */
+export const HaResourcesShape = z.array(z.looseObject({
+  sid: z.string().min(1),
+  type: z.string().optional(),
+  state: z.string().optional(),
+  group: z.string().optional(),
+}));
+
+export const NodesShape = z.array(z.looseObject({
+  node: z.string().min(1),
+  status: z.string(),
+  ssl_fingerprint: z.string().optional(),
+  uptime: z.number().optional(),
+}));
+
+export const VersionShape = z.looseObject({ version: z.string().min(1), release: z.string().optional(), repoid: z.string().optional() });
 
 export const TicketShape = z.looseObject({
   username: z.string(),

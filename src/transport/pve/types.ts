@@ -86,6 +86,40 @@ export type ClusterStatusItem =
   | { readonly type: 'cluster'; readonly name: string; readonly nodes: number; readonly quorate: boolean; readonly version?: number }
   | { readonly type: 'node'; readonly name: string; readonly nodeid?: number; readonly ip?: string; readonly online: boolean; readonly local?: boolean; readonly level?: string };
 
+/** The fields of a /cluster/resources guest the tool uses. */
+export interface GuestResource {
+  readonly type: 'qemu' | 'lxc' | string;
+  readonly vmid: number;
+  readonly node: string;
+  readonly status: string;
+  readonly name?: string;
+  readonly template?: number;
+  /** `;`-separated PVE tags. */
+  readonly tags?: string;
+}
+
+export interface HaResource {
+  /** `vm:101`, `ct:200`. */
+  readonly sid: string;
+  readonly type?: string;
+  /** Absent = started. */
+  readonly state?: string;
+  readonly group?: string;
+}
+
+export interface NodeListItem {
+  readonly node: string;
+  readonly status: string;
+  readonly ssl_fingerprint?: string;
+  readonly uptime?: number;
+}
+
+export interface PveVersion {
+  readonly version: string;
+  readonly release?: string;
+  readonly repoid?: string;
+}
+
 export interface TaskResult {
   readonly upid: string;
   readonly exitstatus: string;

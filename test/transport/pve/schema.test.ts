@@ -45,7 +45,7 @@ beforeAll(async () => {
   const map = [serialiseMapEntry({ node: 'pve1', path: ['0000:01:00.0'], id: '10de:2204', 'subsystem-id': '1043:87b3', iommugroup: 14 })];
   await client.version();
   await client.clusterStatus();
-  await client.resources('vm');
+  await client.guests();
   await client.haResources();
   await client.nodes();
   await client.vmConfig('pve1', 101);
