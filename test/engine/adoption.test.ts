@@ -108,12 +108,16 @@ describe('a host configured by hand halfway', () => {
   });
 });
 
-describe('an operator file kmod, systemd or sh would reject blocks the node: file, line and reason; nothing written', () => {
+describe('an operator file kmod, systemd or sh would reject, or the tool cannot fully evaluate, blocks the node: file, line and reason; nothing written', () => {
   it.each([
     ['/etc/modprobe.d/typo.conf', 'blacklist nouveau\nsoftdep nouveau\n', /\/etc\/modprobe\.d\/typo\.conf:2: kmod ignores this line \(softdep without a module and its dependencies\)/],
     ['/etc/modprobe.d/dos.conf', 'options vfio-pci ids=10de:2484\r\n', /\/etc\/modprobe\.d\/dos\.conf:1: carriage return in the line/],
     ['/etc/modules', 'vfio\nvfio_pci ids=10de:2484\n', /\/etc\/modules \(read as \/etc\/modules-load\.d\/modules\.conf\):2: systemd-modules-load reads the whole line as one module name/],
     ['/etc/default/grub.d/iommu.cfg', 'GRUB_CMDLINE_LINUX_DEFAULT+=" intel_iommu=on"\n', /\/etc\/default\/grub\.d\/iommu\.cfg:1: .*not an assignment in sh/],
+    // grub-mkconfig sources these as sh: a command, redirection or unknown substitution is never guessed around.
+    ['/etc/default/grub', 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"; rm -rf /boot\n', /\/etc\/default\/grub:2: runs the command "rm"/],
+    ['/etc/default/grub.d/log.cfg', 'GRUB_TIMEOUT=5 > /etc/default/grub.d/zz.cfg\n', /\/etc\/default\/grub\.d\/log\.cfg:1: ">" \(a redirection\)/],
+    ['/etc/default/grub.d/distro.cfg', 'GRUB_DISTRIBUTOR=$(rm -rf /boot; echo Debian)\n', /\/etc\/default\/grub\.d\/distro\.cfg:1: GRUB_DISTRIBUTOR=.* runs a command substitution/],
   ])('%s', async (path, content, reason) => {
     tf = await testFleet({ clusters: [{ name: 'c', standalone: true, api: false, nodes: [{ name: 'n1', profile: 'pve9-hand-partial', overrides: { files: { [path]: content } }, declare: GPU }] }] });
     const h = tf.fleet.host('n1').state;

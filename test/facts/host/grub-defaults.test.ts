@@ -38,13 +38,20 @@ describe('GRUB defaults files as operators write them', () => {
     expect(r.value.cmdlineLinuxDefault).toBeNull();
     expect(r.errors.join('\n')).toMatch(/\/etc\/default\/grub:1: cannot evaluate GRUB_CMDLINE_LINUX_DEFAULT/);
   });
-  it('an assignment followed by a command on the same line after `;` holds (sh runs both)', () => {
-    expect(one('hostile-trailing-command.txt').value.cmdlineLinuxDefault).toBe('quiet');
+  it('a command after the assignment (`; rm -rf /boot`) is an error naming file, line and command: grub-mkconfig would run it', () => {
+    const r = one('hostile-trailing-command.txt');
+    expect(r.value.cmdlineLinuxDefault).toBe('quiet');
+    expect(r.errors).toEqual([expect.stringMatching(/^\/etc\/default\/grub:1: runs the command "rm": grub-mkconfig sources this file as shell/)]);
   });
   it.each([
-    ['GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt" true\n', 'quiet', []],
+    ['GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt" true\n', 'quiet', [/:2: runs the command "true"/]],
     ['GRUB_CMDLINE_LINUX_DEFAULT+=" iommu=pt"\n', 'quiet', [/:2: .*not an assignment in sh/]],
-    ['. /etc/default/grub-extra\n', 'quiet', [/:2: runs "\."/]],
+    ['. /etc/default/grub-extra\n', 'quiet', [/:2: runs the command "\."/]],
+    ['export GRUB_CMDLINE_LINUX_DEFAULT GRUB_TIMEOUT=3\n', 'quiet', []],
+    ['GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n', 'quiet', []],
+    ['GRUB_DISTRIBUTOR=`lsb_release -i -s`\n', 'quiet', [/:2: GRUB_DISTRIBUTOR=.* runs a command substitution/]],
+    ['GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt" >> /tmp/log\n', null, [/:2: ">" \(a redirection\)/, /:2: cannot evaluate GRUB_CMDLINE_LINUX_DEFAULT=.*\(not a plain assignment\)/]],
+    ['GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt" | cat\n', null, [/:2: "\|" \(a pipe/, /:2: cannot evaluate/]],
   ])('sh rules: %j', (line, value, errors) => {
     const r = evaluateGrub(new Map([['/etc/default/grub', `GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n${line}`]]));
     expect(r.value.cmdlineLinuxDefault).toBe(value);
