@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import type { Cluster, Inventory, Node, Vm } from '../inventory/schema.js';
+import { canonicalJson } from '../canonical-json.js';
 import { InputError } from '../errors.js';
 import { SecretStore } from '../inventory/secrets.js';
 import { Connections } from './connections.js';
@@ -224,15 +225,6 @@ function checkNames(ctx: EngineContext): void {
 
 export function inventoryDigest(inv: Inventory): string {
   return createHash('sha256').update(canonicalJson(inv)).digest('hex');
-}
-
-/** JSON with sorted keys: equal values give equal text. */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : val,
-  );
 }
 
 export function effectiveRebootPolicy(ctx: EngineContext, c: Cluster): 'never' | 'needed' | 'always' {

@@ -6,16 +6,8 @@
  * (loaded modules, failed units).
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../canonical-json.js';
 import type { HostFacts } from './types.js';
-
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /** The facts as the fingerprint sees them. */
 export function fingerprintView(f: HostFacts): Omit<HostFacts, 'bootId'> {
