@@ -31,21 +31,6 @@ export function compareKernels(a: string, b: string): number {
   return 0;
 }
 
-/**
- * `kernelAtLeast('6.8.12-9-pve', '6.2')` -> true. Only as many parts as
- * `min` has are compared (6.2.0 is at least 6.2). Unparsable -> false.
- */
-export function kernelAtLeast(release: string, min: string): boolean {
-  const x = kernelNumbers(release);
-  const y = kernelNumbers(min);
-  if (!x || !y) return false;
-  for (let i = 0; i < y.length; i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d > 0;
-  }
-  return true;
-}
-
 /** `uname -r` output. */
 export function parseUname(output: string): Parsed<string> {
   const line = splitLines(output)[0]?.trim() ?? '';

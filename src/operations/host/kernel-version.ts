@@ -1,25 +1,17 @@
 /**
- * Kernel release comparison. Decisions use the kernel that boots NEXT
+ * Kernel release thresholds. Decisions use the kernel that boots NEXT
  * (facts.kernel.next), never the running one: the config written now is
- * read by that kernel. `6.8.12-9-pve` -> [6, 8].
+ * read by that kernel. Releases are read by the one reader the facts use
+ * (`kernelNumbers`, src/facts/host/parse-kernel.ts): `6.8.12-9-pve` -> [6, 8, 12, 9].
  */
-
-export interface KernelVersion {
-  readonly major: number;
-  readonly minor: number;
-}
-
-export function parseKernelRelease(release: string): KernelVersion | null {
-  const m = /^(\d{1,3})\.(\d{1,3})(?:[.-]|$)/.exec(release);
-  if (!m) return null;
-  return { major: Number(m[1]), minor: Number(m[2]) };
-}
+import { kernelNumbers } from '../../facts/host/parse-kernel.js';
 
 /** true when `release` is older than major.minor; null when the release cannot be read. */
 export function kernelBelow(release: string, major: number, minor: number): boolean | null {
-  const v = parseKernelRelease(release);
+  const v = kernelNumbers(release);
   if (!v) return null;
-  return v.major < major || (v.major === major && v.minor < minor);
+  const [a = 0, b = 0] = v;
+  return a < major || (a === major && b < minor);
 }
 
 /** vfio_virqfd was folded into vfio.ko in 6.2. */

@@ -24,10 +24,10 @@ import type { Device, Node } from '../../inventory/schema.js';
 import type { Refusal, Warning } from '../types.js';
 import { splitCmdline } from './cmdline-tokens.js';
 import { type Binding, coveredAddresses, findPci, functionsOf, isRefusal, resolveBinding, slotOf } from './driver-binding.js';
-import { parseKernelRelease } from './kernel-version.js';
+import { kernelNumbers } from '../../facts/host/parse-kernel.js';
 import { consoleDecision } from './console.js';
 import { vendorWarnings } from './vendor-quirks.js';
-import { normalizeModule } from './vfio-modules.js';
+import { normalizeModule } from '../../facts/host/modprobe-d.js';
 
 export interface SafetyResult {
   /** Refusals that stop the node: no steps at all. */
@@ -103,7 +103,7 @@ export function checkNode(node: Node, facts: HostFacts): { refusals: Refusal[]; 
     if (hasDevices) refusals.push({ subject, reason: msg, fix: 'enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the BIOS/UEFI setup, boot, then plan again' });
     else warnings.push({ subject, message: `${msg}; changing nothing` });
   }
-  if (parseKernelRelease(facts.kernel.next) === null) {
+  if (kernelNumbers(facts.kernel.next) === null) {
     refusals.push({ subject, reason: `cannot read the version of the next kernel ${JSON.stringify(facts.kernel.next.slice(0, 60))}`, fix: 'check `proxmox-boot-tool kernel list` and the kernel pins' });
   }
   if (hasDevices && facts.iommu.interruptRemapping === false) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { firstLine, splitCmdline, tokenKey } from '../../../src/operations/host/cmdline-tokens.js';
-import { kernelBelow, parseKernelRelease } from '../../../src/operations/host/kernel-version.js';
+import { kernelNumbers } from '../../../src/facts/host/parse-kernel.js';
+import { kernelBelow } from '../../../src/operations/host/kernel-version.js';
 import { fixture } from './facts-factory.js';
 
 describe('splitCmdline over /proc/cmdline fixtures', () => {
@@ -32,7 +33,7 @@ describe('kernel versions', () => {
     expect(kernelBelow(rel, maj, min)).toBe(below);
   });
   it.each(['', 'garbage', 'v6.8', '6', '$(reboot)'])('unreadable release %j', (rel) => {
-    expect(parseKernelRelease(rel)).toBeNull();
+    expect(kernelNumbers(rel)).toBeNull();
     expect(kernelBelow(rel, 6, 2)).toBeNull();
   });
 });
