@@ -32,6 +32,7 @@ import type { ModprobeConfig, ModprobeEntry, ModprobeOptions, ModprobeSoftdep, R
 /** kmod's configuration directories, in precedence order. */
 export const MODPROBE_DIRS = ['/etc/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d', '/usr/lib/modprobe.d', '/lib/modprobe.d'] as const;
 
+/** kmod and systemd-modules-load treat - and _ alike in module names (the one place that says so). */
 export function normalizeModule(name: string): string {
   return name.replace(/-/g, '_');
 }

@@ -46,7 +46,7 @@ import type { Device, Node } from '../../inventory/schema.js';
 import type { Refusal, Warning } from '../types.js';
 import type { FileChange, ModuleResult } from './file-change.js';
 import { MANAGED_HEADER, MODPROBE_D, MODPROBE_FILE, UnsafeContentError } from './paths.js';
-import { normalizeModule } from './vfio-modules.js';
+import { normalizeModule } from '../../facts/host/modprobe-d.js';
 
 export function slotOf(address: string): string {
   const dot = address.lastIndexOf('.');

@@ -7,4 +7,4 @@ export { desiredVfioModules, planVfioModules, VFIO_MODULES } from './vfio-module
 export { planModprobe, renderModprobe, installLine, resolveBinding, functionsOf } from './driver-binding.js';
 export { refreshSteps } from './refresh.js';
 export { applyFileSteps, fileSteps } from './file-steps.js';
-export { OWNED_FILES, GRUB_DROPIN, MODULES_LOAD_FILE, MODPROBE_FILE, MANAGED_HEADER } from './paths.js';
+export { GRUB_DROPIN, MODULES_LOAD_FILE, MODPROBE_FILE, MANAGED_HEADER } from './paths.js';

@@ -24,7 +24,8 @@ import type { HostFacts, PciDevice } from '../../facts/host/types.js';
 import type { Device } from '../../inventory/schema.js';
 import type { HostStep } from '../types.js';
 import { functionsOf } from './driver-binding.js';
-import { normalizeModule, VFIO_MODULES } from './vfio-modules.js';
+import { normalizeModule } from '../../facts/host/modprobe-d.js';
+import { VFIO_MODULES } from './vfio-modules.js';
 
 export type LiveBindStep = Extract<HostStep, { kind: 'live-bind' }>;
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { HostFacts, RemoteFile } from '../../facts/host/types.js';
 import type { Warning } from '../types.js';
 import type { FileStep } from './file-steps.js';
-import { OWNED_FILES } from './paths.js';
+import { OWNED_FILE_PATHS } from '../../facts/host/script.js';
 
 export const SEAL_PREFIX = '# pve-passthrough-sha256: ';
 
@@ -46,7 +46,7 @@ export interface Unsealed {
 export function unsealOwnedFiles(facts: HostFacts): Unsealed {
   const states = new Map<string, SealState>();
   const files: Record<string, RemoteFile> = { ...facts.files };
-  for (const path of OWNED_FILES) {
+  for (const path of OWNED_FILE_PATHS) {
     const f = facts.files[path];
     if (!f || f.content === null) continue;
     const u = unseal(f.content);
@@ -65,7 +65,7 @@ export function sealSteps(steps: readonly FileStep[], raw: HostFacts, states: Re
   const out: FileStep[] = [];
   const warnings: Warning[] = [];
   for (const s of steps) {
-    if (!OWNED_FILES.includes(s.path)) {
+    if (!OWNED_FILE_PATHS.includes(s.path)) {
       out.push(s);
       continue;
     }

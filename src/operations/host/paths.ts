@@ -2,13 +2,14 @@
  * Paths and markers of the files host operations read or write
  * (docs/architecture.md, "Files the tool owns").
  */
+import { OWNED_FILES } from '../../facts/host/script.js';
 
 export const MANAGED_HEADER = '# Managed by pve-passthrough. Changes here are overwritten.';
 
-export const GRUB_DROPIN = '/etc/default/grub.d/pve-passthrough.cfg';
-export const MODULES_LOAD_FILE = '/etc/modules-load.d/pve-passthrough.conf';
-export const MODPROBE_FILE = '/etc/modprobe.d/pve-passthrough.conf';
-export const OWNED_FILES: readonly string[] = [GRUB_DROPIN, MODULES_LOAD_FILE, MODPROBE_FILE];
+// The owned paths are declared once, beside the read script that reads them.
+export const GRUB_DROPIN = OWNED_FILES.grubDropIn;
+export const MODULES_LOAD_FILE = OWNED_FILES.modulesLoad;
+export const MODPROBE_FILE = OWNED_FILES.modprobe;
 
 export const ETC_DEFAULT_GRUB = '/etc/default/grub';
 export const GRUB_D = '/etc/default/grub.d/';

@@ -26,12 +26,12 @@ import type { Check, HostStep } from '../types.js';
 import { splitCmdline } from './cmdline-tokens.js';
 import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './driver-binding.js';
 import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
-import { installOf, modprobeConfigFrom, moduleParam, vfioPciIds } from '../../facts/host/modprobe-d.js';
+import { installOf, modprobeConfigFrom, moduleParam, normalizeModule, vfioPciIds } from '../../facts/host/modprobe-d.js';
 import { modulesToLoadFrom } from '../../facts/host/modules-load-d.js';
 import { planHost } from './plan-host.js';
 import { claimsOn, framebufferToken, isDisplay } from './framebuffer.js';
 import { checkSafety, groupIntruders, plannedDevices } from './safety.js';
-import { normalizeModule, VFIO_MODULES } from './vfio-modules.js';
+import { VFIO_MODULES } from './vfio-modules.js';
 
 const MAX_EVIDENCE = 400;
 const clip = (s: string) => (s.length > MAX_EVIDENCE ? `${s.slice(0, MAX_EVIDENCE)}…` : s);

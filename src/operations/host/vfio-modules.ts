@@ -16,6 +16,7 @@
  *   only edit made to a file the tool does not own.
  */
 import { MODULE_NAME } from '../../patterns.js';
+import { normalizeModule } from '../../facts/host/modprobe-d.js';
 import { modulesToLoadFrom } from '../../facts/host/modules-load-d.js';
 import type { HostFacts } from '../../facts/host/types.js';
 import type { Warning } from '../types.js';
@@ -36,11 +37,6 @@ export function desiredVfioModules(facts: HostFacts): string[] {
 export function renderModulesLoad(modules: readonly string[]): string {
   for (const m of modules) if (!MODULE_NAME.test(m)) throw new UnsafeContentError('module name', m);
   return `${MANAGED_HEADER}\n${modules.join('\n')}\n`;
-}
-
-/** modprobe and systemd treat - and _ alike in module names. */
-export function normalizeModule(name: string): string {
-  return name.replace(/-/g, '_');
 }
 
 /** The module a modules-load line names: its first word, unless the line is a comment. */
