@@ -1,11 +1,14 @@
 /**
- * devices: what each node has and whether it can be given away. Pure over
- * facts: isolation follows the pve-docs rule (own functions and bridges only).
+ * devices: what each node has and whether it can be given away. Isolation
+ * and twins are the rules plan and verify use (groupIntruders, twinsOf in
+ * src/operations/host/), asked of each function alone.
  */
 import PQueue from 'p-queue';
 import { installOf, modprobeConfigFrom, moduleParam, vfioPciIds } from '../facts/host/modprobe-d.js';
 import type { HostFacts, PciDevice } from '../facts/host/types.js';
 import type { Inventory } from '../inventory/schema.js';
+import { slotOf, twinsOf } from '../operations/host/driver-binding.js';
+import { groupIntruders, targetDevice } from '../operations/host/safety.js';
 import { resolveSelection, selectedClusters, selectedNodes, withContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { readFacts } from './plan.js';
@@ -46,16 +49,15 @@ export interface NodeDevices {
   readonly error?: ErrorInfo;
 }
 
-const slotOf = (a: string) => a.replace(/\.[0-7]$/, '');
-
 export function describeDevices(facts: HostFacts, includeBridges = false): DeviceInfo[] {
   const cfg = modprobeConfigFrom(facts.files).value;
-  const byGroup = new Map<number, PciDevice[]>();
-  for (const d of facts.pci) if (d.iommuGroup !== null) byGroup.set(d.iommuGroup, [...(byGroup.get(d.iommuGroup) ?? []), d]);
   return facts.pci
     .filter((d) => includeBridges || !d.isBridge)
     .map((d) => {
-      const peers = d.iommuGroup === null ? [] : (byGroup.get(d.iommuGroup) ?? []).filter((o) => o.address !== d.address && !o.isBridge && slotOf(o.address) !== slotOf(d.address)).map((o) => o.address);
+      // The function alone, as a declaration of it would be; its own slot is never a peer or a twin.
+      const alone = targetDevice(d.address);
+      const ownSlot = new Set(facts.pci.filter((o) => slotOf(o.address) === slotOf(d.address)).map((o) => o.address));
+      const peers = groupIntruders(alone, facts, ownSlot).map((o) => o.address);
       return {
         address: d.address,
         id: d.id,
@@ -68,7 +70,7 @@ export function describeDevices(facts: HostFacts, includeBridges = false): Devic
         isolated: d.iommuGroup !== null && peers.length === 0,
         hostNeeds: (facts.hostNeeds[d.address] ?? []).map((r) => `${r.kind}${'iface' in r ? ` (${r.iface})` : ''}: ${r.detail}`),
         bootVga: d.bootVga,
-        twins: facts.pci.filter((o) => o.id === d.id && slotOf(o.address) !== slotOf(d.address)).map((o) => o.address),
+        twins: twinsOf(alone, facts, ownSlot).map((o) => o.address),
         vfioAtBoot: vfioAtBoot(facts, d, cfg),
       };
     });
