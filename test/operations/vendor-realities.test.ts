@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { checkSafety } from '../../src/operations/host/safety.js';
 import { amdResetFamily } from '../../src/operations/host/vendor-quirks.js';
 import { planVm } from '../../src/operations/vm/plan-vm.js';
-import { writeNeedsRoot } from '../../src/transport/pve/root-rule.js';
+import { writeNeedsRoot } from '../../src/operations/vm/root-rule.js';
 import { GPU, GPU_AUDIO, makeNode, pve9IntelGrub } from './host/facts-factory.js';
 import { ctx, current, vm } from './vm/helpers.js';
 

@@ -12,10 +12,8 @@ import { i440fxToQ35, isQ35, machineEqual, machineKind, parseMachine, serialiseM
 import type { HostpciEntry, Vm } from '../../inventory/schema.js';
 import type { Refusal, Warning } from '../types.js';
 import { hostSafetyRefusals } from './host-safety.js';
+import { rootRuleRefusals } from './root-rule.js';
 import type { MappingNodes, OtherAssignment, VmChange, VmCurrent, VmPlan, VmPlanContext } from './types.js';
-
-export const ROOT_RULE_REFUSAL =
-  "a raw host= hostpci entry can only be written by root@pam with a password ticket (no API token can); add rootTicket to the cluster's api section, or use a resource mapping (mapping=<id>)";
 
 /** The inventory entry as a hostpci value (the inventory's host is a single id). */
 export function entryToHostpci(e: HostpciEntry): Hostpci {
@@ -262,19 +260,7 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
 
   // --- the root rule -------------------------------------------------------------
   const rootOk = ctx.authKind === 'ticket' || ctx.hasRootTicket;
-  const raw = (v: string | undefined): boolean => v !== undefined && tryParse(v)?.host !== undefined;
-  const touched = [...Object.keys(set), ...del].filter((k) => hostpciIndex(k) !== undefined);
-  if (!rootOk && touched.some((k) => raw(set[k]) || raw(cfg[k]))) {
-    refused.push({ subject, reason: ROOT_RULE_REFUSAL });
-  }
-  const rom = (v: string | undefined): boolean => v !== undefined && tryParse(v)?.romfile !== undefined;
-  if (!rootOk && touched.some((k) => rom(set[k]) || rom(cfg[k]))) {
-    refused.push({
-      subject,
-      reason: 'romfile= can only be written by root@pam with a password ticket since qemu-server 9.2.6, also on mapped devices (a file under /usr/share/kvm/ is loaded into the guest); no API token can',
-      fix: "add rootTicket to the cluster's api section, or drop romfile (rombar=1 reads the card's own ROM)",
-    });
-  }
+  if (!rootOk) refused.push(...rootRuleRefusals(subject, set, del, cfg));
 
   // --- changes and power -----------------------------------------------------------
   const changes: VmChange[] = [

@@ -1,34 +1,48 @@
 /**
- * qemu-server lets only root@pam with a password ticket set, change or delete a
- * hostpci entry with a raw `host=` address (a token never passes, even root's).
- * Since qemu-server 9.2.6 the same holds for any entry with `romfile=`
- * (commit 79782166, pve-api.md §0.5). The check also runs on the old value.
+ * The root rule, decided here only: qemu-server lets only root@pam with a
+ * password ticket set, change or delete a hostpci entry with a raw `host=`
+ * address (a token never passes, even root's). Since qemu-server 9.2.6 the
+ * same holds for any entry with `romfile=` (commit 79782166, pve-api.md §0.5).
+ * The check also runs on the old value. planVm refuses such a write up front;
+ * the API client asks writeNeedsRoot to pick the root@pam session (and, as a
+ * last guard, refuses without one).
  */
-import { hostpciIndex, parseHostpci } from '../../formats/hostpci.js';
+import { hostpciIndex, parseHostpci, type Hostpci } from '../../formats/hostpci.js';
+import type { Refusal } from '../types.js';
 
 export const ROOT_RULE_MESSAGE =
   "a raw host= hostpci entry can only be written by root@pam with a password ticket (no API token can); add rootTicket to the cluster's api section, or use a resource mapping (mapping=<id>)";
 
-/** A raw `host=` entry, or (qemu-server >= 9.2.6, also on mapped devices) one with `romfile=`. */
-function isRaw(value: string | undefined): boolean {
-  if (value === undefined) return false;
+const ROMFILE_REASON =
+  'romfile= can only be written by root@pam with a password ticket since qemu-server 9.2.6, also on mapped devices (a file under /usr/share/kvm/ is loaded into the guest); no API token can';
+const ROMFILE_FIX = "add rootTicket to the cluster's api section, or drop romfile (rombar=1 reads the card's own ROM)";
+
+function parsed(value: string | undefined): Hostpci | undefined {
+  if (value === undefined) return undefined;
   try {
-    const h = parseHostpci(value);
-    return h.host !== undefined || h.romfile !== undefined;
+    return parseHostpci(value);
   } catch {
-    return false; // not a valid entry: PVE rejects it on its own
+    return undefined; // not a valid entry: PVE rejects it on its own
   }
 }
+const rawHost = (v: string | undefined): boolean => parsed(v)?.host !== undefined;
+const romfile = (v: string | undefined): boolean => parsed(v)?.romfile !== undefined;
 
 /** hostpci keys touched by a write: set or deleted. */
 export function touchedHostpci(set: Readonly<Record<string, string>>, del: readonly string[]): string[] {
   return [...Object.keys(set), ...del].filter((k) => hostpciIndex(k) !== undefined);
 }
 
-/**
- * Whether this write needs root@pam. `before` is the config as it is now (for
- * entries being replaced or deleted).
- */
-export function writeNeedsRoot(set: Readonly<Record<string, string>>, del: readonly string[], before: Readonly<Record<string, string>>): boolean {
-  return touchedHostpci(set, del).some((k) => isRaw(set[k]) || isRaw(before[k]));
+/** Whether this write needs root@pam. `before` is the config as it is now (entries being replaced or deleted). */
+export function writeNeedsRoot(set: Readonly<Record<string, string>>, del: readonly string[], before: Readonly<Record<string, string | undefined>>): boolean {
+  return touchedHostpci(set, del).some((k) => rawHost(set[k]) || rawHost(before[k]) || romfile(set[k]) || romfile(before[k]));
+}
+
+/** The refusals of a write made without root@pam: one for raw host= entries, one for romfile=. */
+export function rootRuleRefusals(subject: string, set: Readonly<Record<string, string>>, del: readonly string[], before: Readonly<Record<string, string | undefined>>): Refusal[] {
+  const touched = touchedHostpci(set, del);
+  const refused: Refusal[] = [];
+  if (touched.some((k) => rawHost(set[k]) || rawHost(before[k]))) refused.push({ subject, reason: ROOT_RULE_MESSAGE });
+  if (touched.some((k) => romfile(set[k]) || romfile(before[k]))) refused.push({ subject, reason: ROMFILE_REASON, fix: ROMFILE_FIX });
+  return refused;
 }

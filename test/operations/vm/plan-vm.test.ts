@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planVm, ROOT_RULE_REFUSAL } from '../../../src/operations/vm/plan-vm.js';
-import { ROOT_RULE_MESSAGE } from '../../../src/transport/pve/root-rule.js';
+import { planVm } from '../../../src/operations/vm/plan-vm.js';
+import { ROOT_RULE_MESSAGE } from '../../../src/operations/vm/root-rule.js';
 import type { VmCurrent, VmPlanContext } from '../../../src/operations/vm/types.js';
 import { applied, ctx, current, vm } from './helpers.js';
 
@@ -207,8 +207,9 @@ describe('planVm', () => {
     ]);
   });
 
-  it('uses the same root-rule sentence as the API client', () => {
-    expect(ROOT_RULE_REFUSAL).toBe(ROOT_RULE_MESSAGE);
+  it('refuses with the root rule the API client enforces (one rule, src/operations/vm/root-rule.ts)', () => {
+    const p = planVm(vm({ hostpci: [{ host: '0000:01:00.0' }] }), current({}), ctx({ authKind: 'token' }));
+    expect(p.refused.map((r) => r.reason)).toEqual([ROOT_RULE_MESSAGE]);
   });
 
   it('leaves an unreadable entry alone (with a warning) unless manageAllHostpci', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROOT_RULE_MESSAGE } from '../../../src/transport/pve/root-rule.js';
+import { ROOT_RULE_MESSAGE } from '../../../src/operations/vm/root-rule.js';
 import { clientFor, data, TestServer, UPID_CFG } from './server.js';
 
 const ROOT_UPID = 'UPID:pve1:0004A1B2:01C3D4E5:66F0A1B2:qmconfig:101:root@pam:';

@@ -1,11 +1,11 @@
 /**
  * One VM: its config, pending changes and power state (reads), the config
  * write and the power tasks. Raw host= hostpci writes go through the root@pam
- * ticket, or are refused before sending without one (./root-rule.ts).
+ * ticket, or are refused before sending without one (src/operations/vm/root-rule.ts).
  */
 import { ApiError } from '../../../errors.js';
 import { seg, type Form, type Identity, type PveCore } from '../core.js';
-import { ROOT_RULE_MESSAGE, touchedHostpci, writeNeedsRoot } from '../root-rule.js';
+import { ROOT_RULE_MESSAGE, touchedHostpci, writeNeedsRoot } from '../../../operations/vm/root-rule.js';
 import { PendingShape, VmConfigShape, VmStatusShape } from '../schemas.js';
 import type { PendingItem, TaskResult, VmConfig, VmStatus, WaitOptions } from '../types.js';
 
