@@ -12,6 +12,8 @@ import { assertRemotePath, atomicWrite, backupPathFor, batch, cmd, parseBatch, r
 import { createContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { hashOnHost, manifestPath, REFRESH_ARGV, restoreFromManifest, run as runScript, withNodeLock, type Manifest, type ManifestEntry } from './host-apply.js';
+import { refreshStepsForPaths } from '../operations/host/refresh.js';
+import type { HostStep } from '../operations/types.js';
 import { readFacts } from './plan.js';
 import { RebootGate } from './reboot-gate.js';
 import type { ApplyNodeResult } from './types.js';
@@ -57,8 +59,8 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
     }
     const manifest = await readManifest(host, restoredRun, ctx.nonce());
     const facts = await readFacts(ctx, cluster, node);
-    const refreshes: (keyof typeof REFRESH_ARGV)[] = ['update-initramfs', facts.bootLoader.proxmoxBootTool ? 'proxmox-boot-tool-refresh' : 'update-grub'];
     let stepsDone = 0;
+    const refreshes: (keyof typeof REFRESH_ARGV)[] = [];
     await withNodeLock(host, async () => {
       const run = restoredRun!;
       const todo: ManifestEntry[] = [];
@@ -94,6 +96,8 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
         });
       }
       if (todo.length === 0) return;
+      // The refreshes plan would make for these files (src/operations/host/refresh.ts).
+      refreshes.push(...refreshStepsForPaths(todo.map((f) => f.path), facts).flatMap((s: HostStep) => (s.kind === 'refresh' ? [s.command] : [])));
       // The rollback is a run too: what it replaces is backed up on the host first, so it can be undone the same way.
       const own: Manifest = { version: 1, runId: ctx.runId, node: node.name, createdAt: ctx.now().toISOString(), files: [] };
       const writeOwn = () => { const text = `${JSON.stringify(own, null, 1)}\n`; return runScript(host, atomicWrite(manifestPath(ctx.runId), { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(text).digest('hex') }), 'write backup manifest', text); };

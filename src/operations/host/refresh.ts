@@ -10,6 +10,10 @@
  * - proxmox-boot-tool refresh: any host whose ESPs proxmox-boot-tool manages,
  *   after a GRUB or /etc/kernel/cmdline change or a rebuilt initramfs; and on
  *   systemd-boot always after a /etc/kernel/cmdline change.
+ *
+ * Plan uses refreshSteps (a file counts when it changed in more than
+ * comments); rollback uses refreshStepsForPaths over the files it restores
+ * (every restored file counts): the same rule either way.
  */
 import type { HostFacts } from '../../facts/host/types.js';
 import type { HostStep } from '../types.js';
@@ -29,17 +33,26 @@ function changedInEffect(s: FileStep): boolean {
 }
 
 export function refreshSteps(fileSteps: readonly FileStep[], facts: HostFacts): HostStep[] {
-  const initramfs = fileSteps.filter((s) => isInitramfsInput(s.path) && changedInEffect(s));
-  const grub = fileSteps.filter((s) => isGrubInput(s.path));
-  const cmdline = fileSteps.filter((s) => s.path === KERNEL_CMDLINE_FILE);
+  const initramfs = fileSteps.filter((s) => isInitramfsInput(s.path) && changedInEffect(s)).map((s) => s.path);
+  return refreshFor(initramfs, fileSteps.map((s) => s.path), facts);
+}
+
+/** The refreshes after these files changed in unknown ways (rollback restores bytes it does not read). */
+export function refreshStepsForPaths(paths: readonly string[], facts: HostFacts): HostStep[] {
+  return refreshFor(paths.filter(isInitramfsInput), paths, facts);
+}
+
+function refreshFor(initramfs: readonly string[], changed: readonly string[], facts: HostFacts): HostStep[] {
+  const grub = changed.filter(isGrubInput);
+  const cmdline = changed.filter((p) => p === KERNEL_CMDLINE_FILE);
   const steps: HostStep[] = [];
   if (initramfs.length) {
-    steps.push({ kind: 'refresh', command: 'update-initramfs', reason: `module config changed: ${initramfs.map((s) => s.path).join(', ')}` });
+    steps.push({ kind: 'refresh', command: 'update-initramfs', reason: `module config changed: ${initramfs.join(', ')}` });
   }
   const pbt = facts.bootLoader.proxmoxBootTool;
   const sdboot = facts.bootLoader.kind === 'systemd-boot';
   if (!pbt && grub.length && !sdboot) {
-    steps.push({ kind: 'refresh', command: 'update-grub', reason: `GRUB config changed: ${grub.map((s) => s.path).join(', ')}` });
+    steps.push({ kind: 'refresh', command: 'update-grub', reason: `GRUB config changed: ${grub.join(', ')}` });
   }
   const pbtWhy = [
     ...(cmdline.length && (pbt || sdboot) ? ['/etc/kernel/cmdline changed'] : []),
