@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Makes the compact schema extract the tests check requests against:
-//   node scripts/extract-pve-schema.mjs ../shared/pve-api/pve-apidata.json > test/fixtures/pve-schema/endpoints.json
+//   node scripts/extract-pve-schema.mjs APIDATA.json > test/fixtures/pve-schema/endpoints.json
+// APIDATA.json: the API schema pve-docs ships for its api-viewer (api-viewer/apidata.js), as JSON.
 // Only the endpoints pve-passthrough calls, only the fields a check needs
 // (type, optional, pattern, enum, format, typetext, limits); descriptions dropped.
 import { readFileSync } from 'node:fs';

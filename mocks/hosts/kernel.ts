@@ -1,5 +1,6 @@
 /**
- * Kernel facts the simulated host enforces (reference host-level.md §2):
+ * Kernel facts the simulated host enforces (proxmox/pve-kernel debian/rules and
+ * config-common.opts; the kernel's Documentation/admin-guide/kernel-parameters.txt):
  * version order, which IOMMU is on by default, which vfio modules exist.
  */
 

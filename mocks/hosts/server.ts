@@ -46,6 +46,8 @@ export interface RunningSimHost {
   readonly violations: readonly Violation[];
   /** True while rebooting (or never back). */
   readonly down: boolean;
+  /** Calls `listener` at the moment `down` changes (synchronously, with the new value); returns the unsubscribe. Tests watch reboots with it instead of sampling. */
+  onDownChange(listener: (down: boolean) => void): () => void;
   /** Change the host key now (as if the host were reinstalled). */
   rotateHostKey(): void;
   /** Someone power-cycled a host stuck in a reboot (neverReturns) from its console: it boots now. */
@@ -108,7 +110,8 @@ class SimHostServer implements RunningSimHost {
   port = 0;
   hostKeyFingerprint: string;
   connectionsAccepted = 0;
-  down = false;
+  private isDown = false;
+  private readonly downListeners = new Set<(down: boolean) => void>();
   private ssh: InstanceType<typeof Server>;
   private readonly sockets = new Set<Socket>();
   private readonly net: NetServer;
@@ -160,7 +163,7 @@ class SimHostServer implements RunningSimHost {
     this.rebootTimer = null;
     this.state.setFaults({ neverReturns: false });
     this.state.completeReboot();
-    if (this.state.phase !== 'cut-off') this.down = false;
+    if (this.state.phase !== 'cut-off') this.setDown(false);
   }
 
   dropConnections(): void {
@@ -252,8 +255,23 @@ class SimHostServer implements RunningSimHost {
     channel.once('end', () => run(Buffer.concat(chunks).toString('utf8')));
   }
 
+  get down(): boolean {
+    return this.isDown;
+  }
+
+  onDownChange(listener: (down: boolean) => void): () => void {
+    this.downListeners.add(listener);
+    return () => this.downListeners.delete(listener);
+  }
+
+  private setDown(down: boolean): void {
+    if (down === this.isDown) return;
+    this.isDown = down;
+    for (const f of this.downListeners) f(down);
+  }
+
   private beginReboot(): void {
-    this.down = true;
+    this.setDown(true);
     setImmediate(() => {
       for (const s of this.sockets) s.destroy();
     });
@@ -269,7 +287,7 @@ class SimHostServer implements RunningSimHost {
         this.rotateHostKey();
         this.state.setFaults({ hostKeyChanged: false });
       }
-      this.down = false;
+      this.setDown(false);
     }, delay);
   }
 }

@@ -3,9 +3,11 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
 
-/** Non-empty lines of test/fixtures/formats/<format>/<name>. */
+/** Non-empty lines of test/fixtures/formats/<format>/<name>; a file without any fails (a test over no case proves nothing). */
 export function lines(format: string, name: string): string[] {
-  return readFileSync(`${dir}${format}/${name}`, 'utf8').split('\n').filter((l) => l.length > 0);
+  const out = readFileSync(`${dir}${format}/${name}`, 'utf8').split('\n').filter((l) => l.length > 0);
+  if (out.length === 0) throw new Error(`no cases in test/fixtures/formats/${format}/${name}`);
+  return out;
 }
 
 /** Hostile cases: one JSON array [value, fragment the error must contain] per line. */

@@ -37,12 +37,19 @@ export function gpuNode(name: string, extra: Record<string, unknown> = {}) {
   return { name, profile: 'pve9-intel-grub-lvm', declare: { devices: [{ address: '0000:01:00.0' }], iommuPassthrough: true }, ...extra };
 }
 
-/** Samples how many of the fleet's hosts are down at once, every few ms. */
-export function watchDown(fleet: Fleet): { max: () => number; stop: () => void } {
+/**
+ * Watches every reboot of the fleet's hosts as it happens (the simulator's
+ * onDownChange, no sampling): the most hosts down at once, and how many times a
+ * host going down left its cluster without quorum.
+ */
+export function watchDown(fleet: Fleet): { max: () => number; lostQuorum: () => number; stop: () => void } {
   let max = 0;
+  let lostQuorum = 0;
   const hosts = fleet.clusters.flatMap((c) => [...c.hosts.values()]);
-  const t = setInterval(() => {
-    max = Math.max(max, hosts.filter((h) => h.down).length);
-  }, 3);
-  return { max: () => max, stop: () => clearInterval(t) };
+  const stops = fleet.clusters.flatMap((c) => [...c.hosts.values()].map((h) => h.onDownChange((down) => {
+    if (!down) return;
+    max = Math.max(max, hosts.filter((x) => x.down).length);
+    if (c.api && !c.api.state.quorum().quorate) lostQuorum++;
+  })));
+  return { max: () => max, lostQuorum: () => lostQuorum, stop: () => { for (const s of stops) s(); } };
 }

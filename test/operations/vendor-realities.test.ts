@@ -1,7 +1,7 @@
 /**
  * Vendor realities (issue 15 item 6), as warnings or refusals with the fix:
  * the AMD reset bug (families from gnif/vendor-reset's device list) and
- * romfile= being root@pam-only since qemu-server 9.2.6 (pve-api.md §0.5).
+ * romfile= being root@pam-only since qemu-server 9.2.6 (commit 79782166).
  */
 import { describe, expect, it } from 'vitest';
 import { checkSafety } from '../../src/operations/host/safety.js';

@@ -2,7 +2,8 @@
  * The commands that change what boots next: update-grub, proxmox-boot-tool
  * (status | refresh | kernel list) and update-initramfs -u -k all. Each one
  * snapshots the config files into the host's INSTALLED state, with the rules
- * of reference host-level.md §1.3: update-grub on a proxmox-boot-tool host
+ * of pve-docs system-booting.adoc and proxmox-kernel-helper (bin/proxmox-boot-tool,
+ * the zz-proxmox-boot hooks): update-grub on a proxmox-boot-tool host
  * hands over to `proxmox-boot-tool refresh`; refresh on systemd-boot needs
  * root= in the first line of /etc/kernel/cmdline; update-initramfs triggers
  * the ESP sync.

@@ -1,8 +1,8 @@
 /**
  * Read-only system tools of the dialect (uname, pveversion, lspci, dmesg,
  * systemctl, ip, lsblk, pvecm) plus `modprobe vfio-pci`, printing what the
- * real tools print for the simulated boot (reference host-level.md §3.3,
- * §3.6, §6.2).
+ * real tools print for the simulated boot (the kernel's drivers/iommu/ messages,
+ * pciutils lspci(8), pve-docs pvecm.adoc).
  */
 import { DialectError } from '../dialect.js';
 import type { SimHost } from '../host.js';

@@ -1,6 +1,6 @@
 /**
  * Which loader turns the configured command line into the running one
- * (host-level.md §1.2, decision rule):
+ * (pve-docs system-booting.adoc; proxmox-kernel-helper's bin/proxmox-boot-tool):
  *   /etc/kernel/proxmox-boot-uuids lists ESPs, proxmox-boot-tool is installed,
  *   /sys/firmware/efi exists, and EVERY ESP is set up for systemd-boot only
  *   (`uefi` or `systemd-boot`, no `grub`)          -> systemd-boot

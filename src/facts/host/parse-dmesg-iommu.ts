@@ -1,5 +1,6 @@
 /**
- * dmesg lines about the IOMMU and vfio (host-level.md §3.3). Evidence only:
+ * dmesg lines about the IOMMU and vfio (printed by the kernel's
+ * drivers/iommu/intel/iommu.c, drivers/iommu/amd/init.c, drivers/vfio/). Evidence only:
  * the verdict on "IOMMU active" comes from /sys/class/iommu. Timestamps are
  * removed (they change between reads and must not move the facts fingerprint).
  *

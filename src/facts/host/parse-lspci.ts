@@ -1,5 +1,5 @@
 /**
- * `lspci -nnk -D` -> devices (host-level.md §3.6). Each device is a block: a
+ * `lspci -nnk -D` -> devices (pciutils lspci(8)). Each device is a block: a
  * header line at column 0, then tab-indented lines. Only a block's own indented
  * lines describe it, so a `Kernel driver in use:` text anywhere else (a device
  * name, another block) never changes a device's driver.

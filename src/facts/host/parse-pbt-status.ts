@@ -1,5 +1,5 @@
 /**
- * `proxmox-boot-tool status` plus its exit code (host-level.md §1.2):
+ * `proxmox-boot-tool status` plus its exit code (proxmox-kernel-helper's bin/proxmox-boot-tool):
  *   rc 0   configured: `System currently booted with uefi|legacy bios`, then
  *          `<UUID> is configured with: <kind> (versions: …)[, <kind> (versions: …)]`
  *   rc 2   /etc/kernel/proxmox-boot-uuids missing: not in use

@@ -2,7 +2,7 @@
  * The root rule, decided here only: qemu-server lets only root@pam with a
  * password ticket set, change or delete a hostpci entry with a raw `host=`
  * address (a token never passes, even root's). Since qemu-server 9.2.6 the
- * same holds for any entry with `romfile=` (commit 79782166, pve-api.md §0.5).
+ * same holds for any entry with `romfile=` (qemu-server commit 79782166, src/PVE/API2/Qemu.pm).
  * The check also runs on the old value. planVm refuses such a write up front;
  * the API client asks writeNeedsRoot to pick the root@pam session (and, as a
  * last guard, refuses without one).

@@ -1,5 +1,6 @@
 /**
- * The privilege a 403 most likely means, by endpoint (reference pve-api.md §4.3).
+ * The privilege a 403 most likely means, by endpoint (qemu-server
+ * src/PVE/API2/Qemu.pm check_hostpci_perm, pve-access-control, pve-docs pveum.adoc).
  * PVE's own message names the check but not always the path; this names both.
  */
 const TABLE: ReadonlyArray<readonly [string, RegExp, (m: RegExpExecArray) => string]> = [

@@ -9,7 +9,7 @@ import { cases } from './fixtures.js';
 
 const pbt = Object.fromEntries(cases<{ rc: number }>('pbt-status').map((c) => [c.name, parsePbtStatus(c.input, c.expected.rc).value]));
 
-describe('boot loader decision (host-level.md §1.2)', () => {
+describe('boot loader decision (src/facts/host/boot-loader.ts)', () => {
   it.each([
     ['ZFS UEFI, all ESPs systemd-boot', true, '7A1B-33C4\n7A1C-0F12\n', 'sdboot-zfs-mirror', 'systemd-boot', true],
     ['`systemd-boot` marker accepted too', true, '5D2E-9A10\n', 'systemd-boot-marker', 'systemd-boot', true],

@@ -142,7 +142,7 @@ export class Client {
       if (r.status !== 200) throw new Error(`task status ${r.status} ${r.statusText}`);
       const data = r.body.data as Record<string, unknown>;
       if (data.status === 'stopped') return data;
-      await new Promise((res) => setTimeout(res, 3));
+      await new Promise((res) => setTimeout(res, 10));
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * Machine type rules (issue 15 item 5; pve-api.md §2, qemu-server
+ * Machine type rules (issue 15 item 5; qemu-server
  * Machine.pm windows_get_pinned_machine_version): a pinned i440fx keeps its
  * version when it becomes q35, an unpinned Windows guest gets the node's
  * current versioned q35, every version is checked against
