@@ -2,7 +2,12 @@
  * One small hierarchy. Every error the tool raises on purpose has a stable
  * code, says where it happened (cluster/node/vm, step) and, where one exists,
  * the fix. The CLI prints `message` as one line and `toJSON()` for --json.
+ * The codes are a closed set, declared in src/error-codes.ts.
  */
+import { ErrorCode, type CodeOf } from './error-codes.js';
+
+export { ErrorCode, ERROR_CATALOGUE, isErrorCode, type CodeOf, type ErrorCodeInfo, type ErrorLayer } from './error-codes.js';
+
 export interface ErrorContext {
   readonly cluster?: string;
   readonly node?: string;
@@ -11,9 +16,14 @@ export interface ErrorContext {
   readonly fix?: string;
 }
 
-export class PassthroughError extends Error {
+/**
+ * The base of every error the tool raises on purpose. Not thrown itself: each
+ * layer has its own class (below), whose `code` is one of that layer's codes
+ * in the catalogue (src/error-codes.ts).
+ */
+export abstract class PassthroughError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly context: ErrorContext = {},
     options?: { cause?: unknown },
@@ -37,34 +47,41 @@ export class PassthroughError extends Error {
   }
 }
 
-/** Bad inventory, flags or plan file: nothing was contacted. */
+/** Bad inventory, flags, plan file or library argument: nothing was contacted. */
 export class InputError extends PassthroughError {
+  declare readonly code: CodeOf<'input'>;
   constructor(message: string, readonly problems: readonly string[] = [], context: ErrorContext = {}) {
-    super('E_INPUT', message, context);
+    super(ErrorCode.INPUT, message, context);
   }
 }
 
-/** SSH: connect, auth, host key, exec. */
-export class SshError extends PassthroughError {}
+/** SSH: connect, auth, host key, exec, remote command, reboot wait. */
+export class SshError extends PassthroughError {
+  declare readonly code: CodeOf<'ssh'>;
+  constructor(code: CodeOf<'ssh'>, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(code, message, context, options);
+  }
+}
 
 /** Host key unknown or changed: always refused, fingerprint shown. */
 export class HostKeyError extends SshError {
   constructor(message: string, readonly fingerprint: string, context: ErrorContext = {}) {
-    super('E_HOST_KEY', message, context);
+    super(ErrorCode.HOST_KEY, message, context);
   }
 }
 
 /** A remote command exited non-zero. */
-export class RemoteCommandError extends PassthroughError {
+export class RemoteCommandError extends SshError {
   constructor(message: string, readonly exitCode: number | null, readonly stderr: string, context: ErrorContext = {}) {
-    super('E_REMOTE_COMMAND', message, context);
+    super(ErrorCode.REMOTE_COMMAND, message, context);
   }
 }
 
-/** PVE API errors (HTTP status, per-parameter errors, task failures). */
+/** PVE API errors (HTTP status, per-parameter errors, task failures, TLS). */
 export class ApiError extends PassthroughError {
+  declare readonly code: CodeOf<'api'>;
   constructor(
-    code: string,
+    code: CodeOf<'api'>,
     message: string,
     readonly status: number | null,
     readonly paramErrors: Readonly<Record<string, string>> = {},
@@ -75,8 +92,21 @@ export class ApiError extends PassthroughError {
   }
 }
 
-/** A safety gate said no (quorum, host-needed device, isolation, stale plan). */
-export class SafetyError extends PassthroughError {}
+/** A safety gate said no (quorum, guests, HA, stale plan, backups, unsafe values); nothing unsafe was done. */
+export class SafetyError extends PassthroughError {
+  declare readonly code: CodeOf<'safety'>;
+  constructor(code: CodeOf<'safety'>, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(code, message, context, options);
+  }
+}
+
+/** The engine's run: lease, interruption, the cluster disagreeing with the inventory, internal failures. */
+export class RunError extends PassthroughError {
+  declare readonly code: CodeOf<'run'>;
+  constructor(code: CodeOf<'run'>, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(code, message, context, options);
+  }
+}
 
 /** Field names whose values are secrets in PVE requests and in our own JSON. */
 const SECRET_KEYS = '(?:password|secret|passphrase|ticket|totp|tfa-challenge|new-password)';

@@ -26,6 +26,16 @@ export type {
 } from './engine/types.js';
 export type { Check, HostStep, Refusal, Warning } from './operations/types.js';
 export type { HostFacts, PciDevice } from './facts/host/types.js';
-export { PassthroughError, InputError, SshError, HostKeyError, RemoteCommandError, ApiError, SafetyError, redact } from './errors.js';
+// Errors: one base, one class per layer, a closed set of codes (docs/errors.md).
+export {
+  PassthroughError, InputError, SshError, HostKeyError, RemoteCommandError, ApiError, SafetyError, RunError, redact, type ErrorContext,
+  ErrorCode, ERROR_CATALOGUE, isErrorCode, type CodeOf, type ErrorCodeInfo, type ErrorLayer,
+} from './errors.js';
+export { FormatError } from './formats/errors.js';
+export { BatchParseError, UnsafeArgumentError } from './transport/shell.js';
+export { UnsafeContentError } from './operations/host/paths.js';
+export { TaskFailedError } from './transport/pve/client.js';
+export { TlsPinError } from './transport/pve/tls.js';
+export { LeaseError } from './engine/lease.js';
 export { renderPlan } from './cli/render/plan.js';
 export { renderVerify, type VerifyFormat } from './cli/render/verify.js';

@@ -19,6 +19,7 @@ import { createProgress, type Progress } from './progress.js';
 import { askSecret } from './prompt.js';
 import { makeStyle, type Style } from './style.js';
 import { EXIT } from './exit-codes.js';
+import { ErrorCode } from '../error-codes.js';
 
 export interface GlobalFlags {
   inventory?: string;
@@ -152,7 +153,7 @@ export function reportError(err: unknown, f: GlobalFlags, secrets?: SecretStore)
   } else {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`${s.red('error:')} ${escapeControl(redact(msg, values))}\n`);
-    if (wantsJson(f)) process.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message: redact(msg, values) } }, null, 2)}\n`);
+    if (wantsJson(f)) process.stdout.write(`${JSON.stringify({ error: { code: ErrorCode.INTERNAL, message: redact(msg, values) } }, null, 2)}\n`);
   }
   return EXIT.error;
 }

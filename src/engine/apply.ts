@@ -9,7 +9,7 @@
  */
 import PQueue from 'p-queue';
 import type { Cluster, Inventory, Node } from '../inventory/schema.js';
-import { SafetyError } from '../errors.js';
+import { RunError, SafetyError } from '../errors.js';
 import type { Check } from '../operations/types.js';
 import { verifyHost } from '../operations/host/verify-host.js';
 import { effectiveRebootPolicy, withContext, type EngineContext, type EngineOptions } from './context.js';
@@ -24,6 +24,7 @@ import { nodeDifferences, PLAN_VS_NOW, replanSaved } from './saved-plan.js';
 import { leasesFor, type RunLease } from './lease.js';
 import { applyClusterVms } from './apply-vms.js';
 import type { ApplyNodeResult, ApplyReport, ApplyVmResult, ClusterPlan, NodePlan, Plan } from './types.js';
+import { ErrorCode } from '../error-codes.js';
 
 export interface ApplyOptions extends EngineOptions {
   /** A saved plan: reviewed intent. It is planned again and applied only when the fresh plan equals it (replanSaved). */
@@ -41,7 +42,7 @@ export async function applyWith(ctx: EngineContext, plan: Plan): Promise<ApplyRe
   const results = await Promise.all(
     plan.clusters.map((cp) => {
       const cluster = ctx.inventory.clusters.find((c) => c.name === cp.name);
-      if (!cluster) throw new SafetyError('E_PLAN_MISMATCH', `the plan names cluster "${cp.name}", which is not in the inventory`, { fix: 'make a new plan from this inventory' });
+      if (!cluster) throw new SafetyError(ErrorCode.PLAN_MISMATCH, `the plan names cluster "${cp.name}", which is not in the inventory`, { fix: 'make a new plan from this inventory' });
       return applyCluster(ctx, cluster, cp);
     }),
   );
@@ -152,7 +153,7 @@ async function assertUnchangedSincePlan(ctx: EngineContext, cluster: Cluster, no
   }
   if (problems.length === 0) problems.push(...nodeDifferences(np, planFromFacts(ctx, cluster, node, facts), PLAN_VS_NOW));
   if (problems.length > 0) {
-    throw new SafetyError('E_CHANGED_SINCE_PLAN', `changed since the plan, so nothing was written on this node: ${problems.join('; ')}`, {
+    throw new SafetyError(ErrorCode.CHANGED_SINCE_PLAN, `changed since the plan, so nothing was written on this node: ${problems.join('; ')}`, {
       node: node.name, step: 'compare-and-swap', fix: 'someone else changed the node: run plan again, review it, then apply',
     });
   }
@@ -199,7 +200,7 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
         await gate.checkGuests(node);
         await gate.checkHaMaintenance(node);
         await writeAndRefresh();
-        if (ctx.signal?.aborted) throw new SafetyError('E_INTERRUPTED', 'interrupted before the reboot; the files are written, the reboot is pending', { node: node.name, fix: 're-run apply to reboot and verify' });
+        if (ctx.signal?.aborted) throw new RunError(ErrorCode.INTERRUPTED, 'interrupted before the reboot; the files are written, the reboot is pending', { node: node.name, fix: 're-run apply to reboot and verify' });
         haMaintenance = true;
         haMaintenance = await gate.enterHaMaintenance(node, (m) => emit('wait', m));
         await gate.reboot(node, (m) => emit('reboot', m));
@@ -222,7 +223,7 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     if (failed.length > 0) {
       const message = `verification failed: ${failed.map((c) => `${c.id} (${c.message})`).join('; ')}`;
       emit('failed', message);
-      return { ...base, outcome: 'failed', stepsDone, rebooted, message, checks, error: { code: 'E_VERIFY', message, step: 'verify' } };
+      return { ...base, outcome: 'failed', stepsDone, rebooted, message, checks, error: { code: ErrorCode.VERIFY, message, step: 'verify' } };
     }
     const refusedNote = np.refused.length ? `; refused: ${np.refused.map((r) => `${r.subject} (${r.reason})`).join('; ')}` : '';
     emit('done', `applied and verified${rebooted ? ' after reboot' : ''}`);
@@ -257,7 +258,7 @@ function nextSteps(nodes: readonly ApplyNodeResult[], vms: readonly ApplyVmResul
   if (waiting.length) next.push(`reboot ${waiting.map((n) => `${n.cluster}/${n.node}`).join(', ')} when it suits you (the reboot policy is "never"), then run verify`);
   for (const n of nodes) {
     if (n.outcome === 'failed') {
-      if (n.error?.code === 'E_REBOOT_TIMEOUT') next.push(`${n.cluster}/${n.node}: did not come back from its reboot — check its console/BMC; once it is up, run verify, then apply again`);
+      if (n.error?.code === ErrorCode.REBOOT_TIMEOUT) next.push(`${n.cluster}/${n.node}: did not come back from its reboot — check its console/BMC; once it is up, run verify, then apply again`);
       else next.push(`${n.cluster}/${n.node}: ${n.error?.fix ?? 'fix the cause above'}; then re-run apply (it resumes from the facts).${n.stepsDone > 0 ? ` To undo this run's file changes: pve-passthrough rollback --node ${n.node} --run ${runId}` : ''}`);
     }
     if (n.outcome === 'skipped') next.push(`${n.cluster}/${n.node}: not touched because its cluster's rollout stopped; re-run apply after fixing the failed node`);

@@ -3,7 +3,7 @@
  * run, opened on first use and closed together at the end.
  */
 import { readFile } from 'node:fs/promises';
-import { redact } from '../errors.js';
+import { InputError, redact, RunError } from '../errors.js';
 import type { Cluster, Node } from '../inventory/schema.js';
 import type { SecretStore } from '../inventory/secrets.js';
 import type { Script } from '../transport/shell.js';
@@ -11,6 +11,7 @@ import type { ExecOptions, ExecResult, RemoteHost } from '../transport/types.js'
 import type { SshHost } from '../transport/ssh/index.js';
 import type { PveClient } from '../transport/pve/index.js';
 import type { EngineEvent } from './types.js';
+import { ErrorCode } from '../error-codes.js';
 
 export interface ConnectionOptions {
   readonly secrets: SecretStore;
@@ -20,8 +21,17 @@ export interface ConnectionOptions {
   readonly sshConfig?: string | false;
 }
 
-function runOver(): Error {
-  return Object.assign(new Error('the run has ended; no new connection is opened'), { code: 'E_RUN_OVER' });
+function runOver(): RunError {
+  return new RunError(ErrorCode.RUN_OVER, 'the run has ended; no new connection is opened');
+}
+
+/** The cluster's CA file; a missing or unreadable one is an input error naming the field. */
+async function readCaFile(path: string, cluster: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read the CA file ${path}: ${(err as Error).message}`, [], { cluster, step: 'connect to the API', fix: 'check api.tls.ca (the cluster CA file, pve-root-ca.pem)' });
+  }
 }
 
 export class Connections {
@@ -150,7 +160,7 @@ export class Connections {
     const tls = 'fingerprint' in api.tls
       ? { fingerprint: api.tls.fingerprint }
       : 'ca' in api.tls
-        ? { ca: await readFile(api.tls.ca, 'utf8') }
+        ? { ca: await readCaFile(api.tls.ca, cluster.name) }
         : { system: true as const };
     const auth = 'token' in api.auth
       ? { token: { id: api.auth.token.id, secret: await secrets.resolve(api.auth.token.secret, `${cluster.name}: API token secret`) } }

@@ -1,13 +1,18 @@
 import { PassthroughError } from '../errors.js';
 import type { ErrorInfo } from './types.js';
+import { ErrorCode } from '../error-codes.js';
 
-/** Any thrown value as the plain ErrorInfo a report carries. */
+/**
+ * Any thrown value as the plain ErrorInfo a report carries. The code is always
+ * one of the catalogue's: anything that is not a PassthroughError (a bug, or a
+ * library's own error) is E_INTERNAL with its message.
+ */
 export function errorInfo(err: unknown, step?: string): ErrorInfo {
   if (err instanceof PassthroughError) {
     return { code: err.code, message: err.message, step: err.context.step ?? step, fix: err.context.fix };
   }
-  const e = err as { code?: unknown; message?: unknown };
-  return { code: typeof e?.code === 'string' ? e.code : 'E_INTERNAL', message: typeof e?.message === 'string' ? e.message : String(err), step };
+  const e = err as { message?: unknown };
+  return { code: ErrorCode.INTERNAL, message: typeof e?.message === 'string' ? e.message : String(err), step };
 }
 
 /**

@@ -16,6 +16,7 @@ import { PCI_ADDRESS, MODULE_NAME } from '../patterns.js';
 import type { HostStep } from '../operations/types.js';
 import { all, atomicWrite, backupPathFor, batch, cmd, hashFile, lockHolder, parseBatch, releaseLock, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, takeLock, UnsafeArgumentError, type Script } from '../transport/shell.js';
 import type { RemoteHost } from '../transport/types.js';
+import { ErrorCode } from '../error-codes.js';
 
 export interface ManifestEntry {
   readonly path: string;
@@ -300,7 +301,7 @@ async function snapshotTargets(host: RemoteHost, steps: readonly FileStep[], run
   if (changed.length > 0) {
     const details: string[] = [];
     for (const step of changed) details.push(`${step.path}: ${describeChange(step.before, await readText(host, step.path))}`);
-    throw new SafetyError('E_CHANGED_SINCE_PLAN', `changed since the plan, so nothing was written on this node: ${details.join('; ')}`, {
+    throw new SafetyError(ErrorCode.CHANGED_SINCE_PLAN, `changed since the plan, so nothing was written on this node: ${details.join('; ')}`, {
       node: host.node, step: 'compare-and-swap', fix: 'someone else changed the node: run plan again, review it, then apply',
     });
   }

@@ -20,10 +20,11 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { Cluster, Node } from '../inventory/schema.js';
-import { PassthroughError, RemoteCommandError, SshError } from '../errors.js';
+import { PassthroughError, RemoteCommandError, RunError, SshError } from '../errors.js';
 import { cmd, parseBatch, readLease, releaseGuard, removeLease, render, takeGuard, unlockRequest, writeLease, type Script } from '../transport/shell.js';
 import type { RemoteHost } from '../transport/types.js';
 import type { EngineContext } from './context.js';
+import { ErrorCode } from '../error-codes.js';
 
 /** On pmxcfs (clustered or standalone PVE): the guard is a real cluster lock directory. */
 export const CLUSTER_LEASE = { guard: '/etc/pve/priv/lock/pve-passthrough', record: '/etc/pve/priv/pve-passthrough/lease' } as const;
@@ -104,7 +105,7 @@ export interface LeaseOptions {
   readonly renewMs?: number;
 }
 
-export class LeaseError extends PassthroughError {}
+export class LeaseError extends RunError {}
 
 interface Paths {
   readonly guard: string;
@@ -163,13 +164,13 @@ export class RunLease {
       if (outcome === null) break;
       if (this.o.breakLease && outcome.run !== null && outcome.run !== breakRun) {
         if (!(await this.o.breakLease(outcome.who))) {
-          throw new LeaseError('E_LEASE_HELD', `${this.scope} is leased by ${outcome.who}; not broken`, { cluster: this.cluster.name, step: 'lease', fix: 'wait for that run to finish' });
+          throw new LeaseError(ErrorCode.LEASE_HELD, `${this.scope} is leased by ${outcome.who}; not broken`, { cluster: this.cluster.name, step: 'lease', fix: 'wait for that run to finish' });
         }
         breakRun = outcome.run;
         continue;
       }
       if (Date.now() >= deadline) {
-        throw new LeaseError('E_LEASE_HELD', `another pve-passthrough run holds ${this.scope}: ${outcome.who}`, {
+        throw new LeaseError(ErrorCode.LEASE_HELD, `another pve-passthrough run holds ${this.scope}: ${outcome.who}`, {
           cluster: this.cluster.name,
           step: 'lease',
           fix: outcome.run === null
@@ -181,7 +182,7 @@ export class RunLease {
       if (outcome.who !== said) this.ctx.emit({ type: 'phase', phase: 'apply', message: `waiting for the lease on ${this.scope}: held by ${outcome.who}` });
       said = outcome.who;
       await sleep(Math.min(this.ctx.pollMs * 5, 5000), this.ctx.signal);
-      if (this.ctx.signal?.aborted) throw new LeaseError('E_INTERRUPTED', `interrupted while waiting for the lease on ${this.scope}`, { cluster: this.cluster.name, step: 'lease' });
+      if (this.ctx.signal?.aborted) throw new LeaseError(ErrorCode.INTERRUPTED, `interrupted while waiting for the lease on ${this.scope}`, { cluster: this.cluster.name, step: 'lease' });
     }
     this.held = true;
     const every = this.o.renewMs ?? 30_000;
@@ -243,7 +244,7 @@ export class RunLease {
         const nonce = this.ctx.nonce();
         const r = parseBatch((await run(host, readLease(this.paths.record, nonce), 'read the lease')), nonce);
         const now = Number((r.get('now')?.output ?? '').trim());
-        if (!Number.isSafeInteger(now) || now <= 0) throw new LeaseError('E_LEASE', `${node.name}: \`date +%s\` gave no usable time`, { node: node.name, step: 'lease' });
+        if (!Number.isSafeInteger(now) || now <= 0) throw new LeaseError(ErrorCode.LEASE, `${node.name}: \`date +%s\` gave no usable time`, { node: node.name, step: 'lease' });
         return await fn(host, parseLease(r.get('lease')?.output ?? ''), now);
       } catch (err) {
         if (!unreachable(err)) throw err;
@@ -254,7 +255,7 @@ export class RunLease {
         if (!dropped) await this.releaseGuardElsewhere(node);
       }
     }
-    throw lastErr ?? new LeaseError('E_LEASE', `no node of ${this.cluster.name} answered to take the lease`, { cluster: this.cluster.name, step: 'lease' });
+    throw lastErr ?? new LeaseError(ErrorCode.LEASE, `no node of ${this.cluster.name} answered to take the lease`, { cluster: this.cluster.name, step: 'lease' });
   }
 
   private async releaseGuardElsewhere(gone: Node): Promise<void> {
@@ -270,9 +271,9 @@ export class RunLease {
     for (let attempt = 0; ; attempt++) {
       const r = await host.exec(takeGuard(this.paths.guard));
       if (r.code === 0) return;
-      if (r.code === null) throw new LeaseError('E_LEASE_UNREACHABLE', `${host.node}: the connection dropped while taking the lease guard`, { node: host.node, step: 'lease' });
+      if (r.code === null) throw new LeaseError(ErrorCode.LEASE_UNREACHABLE, `${host.node}: the connection dropped while taking the lease guard`, { node: host.node, step: 'lease' });
       if (attempt >= 20) {
-        throw new LeaseError('E_LEASE', `${host.node}: the lease guard ${this.paths.guard} stays taken (${r.stderr.trim() || `exit ${r.code}`})`, {
+        throw new LeaseError(ErrorCode.LEASE, `${host.node}: the lease guard ${this.paths.guard} stays taken (${r.stderr.trim() || `exit ${r.code}`})`, {
           node: host.node,
           step: 'lease',
           fix: this.paths.guard.startsWith('/etc/pve/') ? 'pmxcfs frees a guard left by a dead run 120 s after it was taken; check that the cluster is quorate (/etc/pve is read-only without quorum)' : `if no run is active, remove ${this.paths.guard} on the node`,
@@ -286,13 +287,13 @@ export class RunLease {
 
 async function run(host: RemoteHost, script: Script, what: string, stdin?: string): Promise<string> {
   const r = await host.exec(script, { stdin });
-  if (r.code !== 0) throw new LeaseError(r.code === null ? 'E_LEASE_UNREACHABLE' : 'E_LEASE', `${host.node}: ${what} failed (${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || `exit ${r.code ?? 'none: connection lost'}`})`, { node: host.node, step: 'lease' });
+  if (r.code !== 0) throw new LeaseError(r.code === null ? ErrorCode.LEASE_UNREACHABLE : ErrorCode.LEASE, `${host.node}: ${what} failed (${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || `exit ${r.code ?? 'none: connection lost'}`})`, { node: host.node, step: 'lease' });
   return r.stdout;
 }
 
 /** Connection trouble (try the next node) rather than an answer about the lease. */
 function unreachable(err: unknown): boolean {
-  return err instanceof LeaseError ? err.code === 'E_LEASE_UNREACHABLE' : !(err instanceof PassthroughError) || err instanceof SshError || err instanceof RemoteCommandError;
+  return err instanceof LeaseError ? err.code === ErrorCode.LEASE_UNREACHABLE : !(err instanceof PassthroughError) || err instanceof SshError || err instanceof RemoteCommandError;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

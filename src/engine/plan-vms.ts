@@ -18,9 +18,10 @@ import type { Warning } from '../operations/types.js';
 import type { GuestResource, PveClient } from '../transport/pve/index.js';
 import { selectedVms, type EngineContext } from './context.js';
 import { errorInfo } from './errors.js';
-import { PassthroughError } from '../errors.js';
+import { ApiError, RunError } from '../errors.js';
 import { didYouMean } from '../operations/did-you-mean.js';
 import type { ClusterVerification, MappingPlan, VmPlan, VmVerification } from './types.js';
+import { ErrorCode } from '../error-codes.js';
 
 export type { GuestResource } from '../transport/pve/index.js';
 
@@ -187,7 +188,7 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster, hostF
     try {
       const where = all.find((g) => g.vmid === v.vmid && g.type === 'qemu');
       if (!where) await vmNotListed(api, cluster.name, v.node, v.vmid, all);
-      if (where && where.node !== v.node) throw Object.assign(new Error(`VM ${v.vmid} is on node ${where.node}, the inventory says ${v.node}`), { code: 'E_VM_NODE' });
+      if (where && where.node !== v.node) throw new RunError(ErrorCode.VM_NODE, `VM ${v.vmid} is on node ${where.node}, the inventory says ${v.node}`);
       const current = await readVmCurrent(api, v.node, v.vmid, where?.status);
       const host = hostFacts ? await hostFacts(v.node) : null;
       const machines = await machinesOf(v.node);
@@ -214,10 +215,10 @@ async function vmNotListed(api: PveClient, cluster: string, node: string, vmid: 
     await api.vmConfig(node, vmid);
     return;
   } catch (err) {
-    if ((err as { code?: string }).code === 'E_API_PERMISSION') throw err;
+    if (err instanceof ApiError && err.code === ErrorCode.API_PERMISSION) throw err;
   }
   const ids = all.filter((g) => g.type === 'qemu').map((g) => String(g.vmid));
-  throw new PassthroughError('E_VM_MISSING', `VM ${vmid} does not exist in cluster ${cluster}${didYouMean(String(vmid), ids)}`, {
+  throw new RunError(ErrorCode.VM_MISSING, `VM ${vmid} does not exist in cluster ${cluster}${didYouMean(String(vmid), ids)}`, {
     fix: ids.length ? `VMs in the cluster: ${ids.join(', ')}` : 'the cluster lists no VMs this login may see',
   });
 }
@@ -239,7 +240,7 @@ export async function verifyClusterVms(ctx: EngineContext, cluster: Cluster): Pr
     return { vms: vms.map((v) => ({ cluster: cluster.name, node: v.node, vmid: v.vmid, checks: [], error })), cluster: null };
   }
   if (!api) {
-    const error = { code: 'E_INPUT', message: `cluster ${cluster.name} declares VMs or mappings but has no api section`, fix: 'add the api section to that cluster' };
+    const error = { code: ErrorCode.INPUT, message: `cluster ${cluster.name} declares VMs or mappings but has no api section`, fix: 'add the api section to that cluster' };
     return { vms: vms.map((v) => ({ cluster: cluster.name, node: v.node, vmid: v.vmid, checks: [], error })), cluster: null };
   }
   const q = new PQueue({ concurrency: API_CONCURRENCY });

@@ -7,11 +7,12 @@
  * the node to be online in a quorate cluster again.
  */
 import type { Cluster, Node } from '../inventory/schema.js';
-import { SafetyError } from '../errors.js';
+import { ApiError, SafetyError, SshError } from '../errors.js';
 import { batch, cmd, haMaintenance, parseBatch, render, type Script } from '../transport/shell.js';
 import { quorumFromApi, quorumFromPvecm, slotsFree, type QuorumInfo, type RebootBudget } from './quorum.js';
 import type { EngineContext } from './context.js';
 import { guests } from './plan-vms.js';
+import { ErrorCode } from '../error-codes.js';
 
 export class RebootGate {
   /** Nodes holding a slot: they reboot (or are about to) and count as unavailable until they are back. */
@@ -47,16 +48,16 @@ export class RebootGate {
 
   /** Inside a slot: guests per policy, reboot, wait for a new boot_id and a healthy cluster. */
   async reboot(node: Node, say: (m: string) => void): Promise<void> {
-    if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'reboot gate' });
+    if (this.stoppedReason) throw new SafetyError(ErrorCode.ROLLOUT_STOPPED, this.stoppedReason, { node: node.name, step: 'reboot gate' });
     const stoppedGuests = await this.handleGuests(node, say);
     const { rebootAndWait } = await import('../transport/ssh/index.js');
     const host = await this.ctx.conn.ssh(this.cluster, node);
     const bootIdBefore = (await host.exec(render(cmd(['cat', '/proc/sys/kernel/random/boot_id'])) as Script)).stdout.trim();
     // The last reading was before the writes and the refresh (minutes on a real host): read quorum again.
     const last = await this.budget(node, node.name);
-    if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'reboot gate' });
+    if (this.stoppedReason) throw new SafetyError(ErrorCode.ROLLOUT_STOPPED, this.stoppedReason, { node: node.name, step: 'reboot gate' });
     if (last.allowed < 1) {
-      throw new SafetyError('E_QUORUM', `reboot refused right before it started: ${last.reason}; the files are written, the reboot is pending`, { node: node.name, step: 'reboot gate', fix: 'bring the cluster back to full quorum, then re-run apply to reboot and verify' });
+      throw new SafetyError(ErrorCode.QUORUM, `reboot refused right before it started: ${last.reason}; the files are written, the reboot is pending`, { node: node.name, step: 'reboot gate', fix: 'bring the cluster back to full quorum, then re-run apply to reboot and verify' });
     }
     say('rebooting');
     const timeoutMs = this.cluster.policy.rebootTimeoutSeconds * 1000;
@@ -73,14 +74,14 @@ export class RebootGate {
 
   private async acquire(node: Node, say: (m: string) => void): Promise<void> {
     for (;;) {
-      if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'reboot gate' });
+      if (this.stoppedReason) throw new SafetyError(ErrorCode.ROLLOUT_STOPPED, this.stoppedReason, { node: node.name, step: 'reboot gate' });
       const budget = await this.budget(node, null);
       if (budget.allowed > 0) {
         this.held.add(node.name);
         return;
       }
       if (this.held.size === 0) {
-        throw new SafetyError('E_QUORUM', `reboot refused: ${budget.reason}`, { node: node.name, step: 'reboot gate', fix: 'bring the cluster back to full quorum (or adjust the policy), then re-run apply' });
+        throw new SafetyError(ErrorCode.QUORUM, `reboot refused: ${budget.reason}`, { node: node.name, step: 'reboot gate', fix: 'bring the cluster back to full quorum (or adjust the policy), then re-run apply' });
       }
       say(`waiting: ${[...this.held].join(', ')} of ${this.cluster.name} rebooting or about to`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -127,7 +128,7 @@ export class RebootGate {
       return { quorum: fromApi, haActive, online };
     }
     const q = await this.pvecm(node);
-    if (!q) throw new SafetyError('E_QUORUM', 'could not read quorum (`pvecm status` gave no usable answer)', { node: node.name, step: 'reboot gate', fix: 'add the cluster\'s API to the inventory, or check corosync on the node' });
+    if (!q) throw new SafetyError(ErrorCode.QUORUM, 'could not read quorum (`pvecm status` gave no usable answer)', { node: node.name, step: 'reboot gate', fix: 'add the cluster\'s API to the inventory, or check corosync on the node' });
     return { quorum: q, haActive: false, online: null };
   }
 
@@ -160,7 +161,7 @@ export class RebootGate {
     if (running.length === 0) return [];
     const ids = running.map((r) => `${r.type === 'lxc' ? 'CT' : 'VM'} ${r.vmid}`).join(', ');
     if (this.cluster.policy.guests === 'refuse' || running.some((r) => r.type !== 'qemu')) {
-      throw new SafetyError('E_GUESTS_RUNNING', `reboot refused: guests running on ${node.name}: ${ids}`, {
+      throw new SafetyError(ErrorCode.GUESTS_RUNNING, `reboot refused: guests running on ${node.name}: ${ids}`, {
         node: node.name,
         step: 'reboot gate',
         fix: 'shut them down or migrate them, or set policy.guests to "shutdown" (VMs only)',
@@ -192,7 +193,7 @@ export class RebootGate {
     const major = Number(m?.[1] ?? 0);
     const minor = Number(m?.[2] ?? 0);
     if (major > 7 || (major === 7 && minor >= 3)) return;
-    throw new SafetyError('E_HA_MAINTENANCE', `reboot refused: HA resources ${sids.join(', ')} run on ${node.name} and its PVE (${line.split(/\s/)[0] || 'unknown version'}) has no HA maintenance mode (ha-manager crm-command node-maintenance needs PVE 7.3 or later)`, {
+    throw new SafetyError(ErrorCode.HA_MAINTENANCE, `reboot refused: HA resources ${sids.join(', ')} run on ${node.name} and its PVE (${line.split(/\s/)[0] || 'unknown version'}) has no HA maintenance mode (ha-manager crm-command node-maintenance needs PVE 7.3 or later)`, {
       node: node.name,
       step: 'reboot gate',
       fix: `upgrade the node to PVE 7.3 or later, or move these resources away yourself (ha-manager migrate SID NODE) and re-run apply`,
@@ -215,9 +216,9 @@ export class RebootGate {
       await new Promise((r) => setTimeout(r, Math.min(this.ctx.pollMs, 2000)));
       left = await this.haResourcesOn(node);
       if (left.length === 0) return true;
-      if (this.stoppedReason) throw new SafetyError('E_ROLLOUT_STOPPED', this.stoppedReason, { node: node.name, step: 'HA maintenance' });
+      if (this.stoppedReason) throw new SafetyError(ErrorCode.ROLLOUT_STOPPED, this.stoppedReason, { node: node.name, step: 'HA maintenance' });
       if (Date.now() > deadline) {
-        throw new SafetyError('E_HA_MAINTENANCE', `reboot refused: HA did not move ${left.join(', ')} off ${node.name} in time (a resource bound to this node, e.g. by raw passthrough, cannot move)`, {
+        throw new SafetyError(ErrorCode.HA_MAINTENANCE, `reboot refused: HA did not move ${left.join(', ')} off ${node.name} in time (a resource bound to this node, e.g. by raw passthrough, cannot move)`, {
           node: node.name,
           step: 'HA maintenance',
           fix: 'check `ha-manager status`; give the resource a mapping on another node or migrate it yourself, then re-run apply',
@@ -235,7 +236,7 @@ export class RebootGate {
     const host = await this.ctx.conn.logged(this.cluster, node);
     const r = await host.exec(haMaintenance(action, node.name));
     if (r.code !== 0) {
-      throw new SafetyError('E_HA_MAINTENANCE', `ha-manager crm-command node-maintenance ${action} ${node.name} failed (exit ${r.code ?? 'none'}): ${r.stdout.trim()}`, {
+      throw new SafetyError(ErrorCode.HA_MAINTENANCE, `ha-manager crm-command node-maintenance ${action} ${node.name} failed (exit ${r.code ?? 'none'}): ${r.stdout.trim()}`, {
         node: node.name,
         step: 'HA maintenance',
         fix: `run \`ha-manager crm-command node-maintenance ${action} ${node.name}\` on the node and check \`ha-manager status\``,
@@ -312,7 +313,7 @@ export class RebootGate {
     for (;;) {
       // Unreachable while the cluster settles: ask again. A malformed answer is an error, not "not yet".
       const status = await api.clusterStatus().catch((err: unknown) => {
-        if ((err as { code?: string }).code === 'E_API_RESPONSE') throw err;
+        if (err instanceof ApiError && err.code === ErrorCode.API_RESPONSE) throw err;
         return null;
       });
       if (status) {
@@ -321,7 +322,7 @@ export class RebootGate {
         if ((q.standalone || q.quorate) && (!me || (me.type === 'node' && me.online))) return;
       }
       if (Date.now() > deadline) {
-        throw new SafetyError('E_REBOOT_TIMEOUT', `${node.name} answers SSH again but the cluster did not report it online and quorate in time`, { node: node.name, step: 'wait for cluster', fix: 'check corosync and pve-cluster on the node' });
+        throw new SshError(ErrorCode.REBOOT_TIMEOUT, `${node.name} answers SSH again but the cluster did not report it online and quorate in time`, { node: node.name, step: 'wait for cluster', fix: 'check corosync and pve-cluster on the node' });
       }
       await new Promise((r) => setTimeout(r, Math.min(this.ctx.pollMs, 2000)));
     }

@@ -17,6 +17,7 @@ import type { HostStep } from '../operations/types.js';
 import { readFacts } from './plan.js';
 import { RebootGate } from './reboot-gate.js';
 import type { ApplyNodeResult } from './types.js';
+import { ErrorCode } from '../error-codes.js';
 
 export interface RollbackOptions extends EngineOptions {
   readonly cluster?: string;
@@ -70,13 +71,13 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
         // A manifest is data from the host: its paths are checked before any is used.
         assertRemotePath(f.path);
         if (f.existed && f.backup !== backupPathFor(run, f.path)) {
-          throw new SafetyError('E_MANIFEST', `the manifest of run ${run} names backup ${JSON.stringify(String(f.backup).slice(0, 120))} for ${f.path}, which is not where that run keeps it`, { node: node.name, step: 'rollback', fix: 'inspect /var/lib/pve-passthrough/backups on the node; nothing was changed' });
+          throw new SafetyError(ErrorCode.MANIFEST, `the manifest of run ${run} names backup ${JSON.stringify(String(f.backup).slice(0, 120))} for ${f.path}, which is not where that run keeps it`, { node: node.name, step: 'rollback', fix: 'inspect /var/lib/pve-passthrough/backups on the node; nothing was changed' });
         }
         if (f.existed) {
           const h = await hashOnHost(host, f.backup!);
-          if (h === null) throw new SafetyError('E_BACKUP_MISSING', `backup ${f.backup} is missing`, { node: node.name, step: 'rollback' });
+          if (h === null) throw new SafetyError(ErrorCode.BACKUP_MISSING, `backup ${f.backup} is missing`, { node: node.name, step: 'rollback' });
           if (f.sha256Before && h !== f.sha256Before) {
-            throw new SafetyError('E_BACKUP_CHECKSUM', `backup ${f.backup} does not match its checksum in the manifest`, { node: node.name, step: 'rollback', fix: 'inspect the backup by hand; nothing was changed' });
+            throw new SafetyError(ErrorCode.BACKUP_CHECKSUM, `backup ${f.backup} does not match its checksum in the manifest`, { node: node.name, step: 'rollback', fix: 'inspect the backup by hand; nothing was changed' });
           }
         }
         const now = await hashOnHost(host, f.path);
@@ -91,7 +92,7 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
       }
       if (conflicts.length > 0) {
         files.length = 0;
-        throw new SafetyError('E_CHANGED_SINCE_RUN', `refusing to roll back over later changes: ${conflicts.join(', ')}; nothing was restored`, {
+        throw new SafetyError(ErrorCode.CHANGED_SINCE_RUN, `refusing to roll back over later changes: ${conflicts.join(', ')}; nothing was restored`, {
           node: node.name, step: 'rollback', fix: 'look at the file(s) first; rollback --force restores anyway (their current content is kept in this rollback\'s own backup)',
         });
       }
@@ -110,7 +111,7 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
             backup = backupPathFor(ctx.runId, f.path);
             const r = await host.exec(snapshotFile(f.path, backup));
             before = r.code === 0 ? /^([0-9a-f]{64})\s/.exec(r.stdout)?.[1] ?? null : null;
-            if (before === null) throw new SafetyError('E_BACKUP', `could not back up ${f.path} before restoring it: ${r.stderr.trim()}`, { node: node.name, step: 'rollback', fix: 'check free space and permissions under /var/lib/pve-passthrough on the node' });
+            if (before === null) throw new SafetyError(ErrorCode.BACKUP, `could not back up ${f.path} before restoring it: ${r.stderr.trim()}`, { node: node.name, step: 'rollback', fix: 'check free space and permissions under /var/lib/pve-passthrough on the node' });
           }
           if (f.existed) await runScript(host, restoreFromBackup(f.path, f.backup!), `restore ${f.path}`);
           else await runScript(host, removeFile(f.path), `remove ${f.path}`);
@@ -163,6 +164,6 @@ async function readManifest(host: RemoteHost, run: string, nonce: string): Promi
     if (m.version !== 1 || !Array.isArray(m.files)) throw new Error('bad shape');
     return m;
   } catch {
-    throw new SafetyError('E_MANIFEST', `the backup manifest of run ${run} is unreadable`, { node: host.node, step: 'rollback', fix: 'inspect /var/lib/pve-passthrough/backups on the node; nothing was changed' });
+    throw new SafetyError(ErrorCode.MANIFEST, `the backup manifest of run ${run} is unreadable`, { node: host.node, step: 'rollback', fix: 'inspect /var/lib/pve-passthrough/backups on the node; nothing was changed' });
   }
 }

@@ -11,20 +11,21 @@ import { planWith } from './plan.js';
 import type { ClusterPlan, MappingPlan, NodePlan, Plan, VmPlan } from './types.js';
 import type { HostStep } from '../operations/types.js';
 import { normalizeTakeoverMarkers } from '../operations/host/modprobe-adopt.js';
+import { ErrorCode } from '../error-codes.js';
 
 /** Plan again and compare; returns the fresh plan (equal in intent to `saved`) or throws E_PLAN_DIFFERS. */
 export async function replanSaved(ctx: EngineContext, saved: Plan): Promise<Plan> {
   if (saved?.version !== 1 || !Array.isArray(saved.clusters)) {
-    throw new SafetyError('E_PLAN_DIFFERS', 'the saved plan is not a pve-passthrough plan', { step: 'plan check', fix: 'pass a file written by `plan --out`' });
+    throw new SafetyError(ErrorCode.PLAN_DIFFERS, 'the saved plan is not a pve-passthrough plan', { step: 'plan check', fix: 'pass a file written by `plan --out`' });
   }
   if (saved.inventoryDigest !== inventoryDigest(ctx.inventory)) {
-    throw new SafetyError('E_PLAN_DIFFERS', 'the saved plan was made from a different inventory', { step: 'plan check', fix: 'run plan again with this inventory and review it' });
+    throw new SafetyError(ErrorCode.PLAN_DIFFERS, 'the saved plan was made from a different inventory', { step: 'plan check', fix: 'run plan again with this inventory and review it' });
   }
   const fresh = await planWith(ctx);
   const diff = planDifferences(saved, fresh);
   if (diff.length > 0) {
     const shown = diff.slice(0, 20).join('; ') + (diff.length > 20 ? `; … ${diff.length - 20} more` : '');
-    throw new SafetyError('E_PLAN_DIFFERS', `the saved plan differs from what the planner makes now, so it is not applied: ${shown}`, {
+    throw new SafetyError(ErrorCode.PLAN_DIFFERS, `the saved plan differs from what the planner makes now, so it is not applied: ${shown}`, {
       step: 'plan check', fix: 'run plan again and review it (a plan file is never executed as given)',
     });
   }

@@ -5,6 +5,7 @@
  */
 import type { Check, HostStep, Refusal, Warning } from '../operations/types.js';
 import type { VmPlan as OpsVmPlan } from '../operations/vm/types.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export interface NodePlan {
   readonly cluster: string;
@@ -58,7 +59,8 @@ export interface Plan {
 }
 
 export interface ErrorInfo {
-  readonly code: string;
+  /** One of the catalogue's codes (docs/errors.md). */
+  readonly code: ErrorCode;
   readonly message: string;
   readonly step?: string;
   readonly fix?: string;

@@ -1,9 +1,10 @@
 import { PassthroughError } from '../errors.js';
+import { ErrorCode } from '../error-codes.js';
 
 /** A value in a PVE format (hostpci, machine, map entry, UPID) that does not parse or cannot be written. */
 export class FormatError extends PassthroughError {
   constructor(readonly format: string, message: string) {
-    super('E_FORMAT', `${format}: ${message}`);
+    super(ErrorCode.FORMAT, `${format}: ${message}`);
   }
 }
 

@@ -4,6 +4,8 @@
  * tool ever reaches a shell any other way. mocks/ interprets exactly this
  * dialect, so anything built here must stay inside it.
  */
+import { ErrorCode } from '../error-codes.js';
+import { SafetyError, SshError } from '../errors.js';
 
 /** A command as argv plus optional redirections; rendered by `render`. */
 export interface Cmd {
@@ -18,10 +20,9 @@ export interface Cmd {
   readonly raw?: readonly number[];
 }
 
-export class UnsafeArgumentError extends Error {
-  readonly code = 'E_UNSAFE_ARGUMENT';
+export class UnsafeArgumentError extends SafetyError {
   constructor(readonly argument: string, reason: string) {
-    super(`refusing to build a remote command: argument ${JSON.stringify(argument.slice(0, 80))} ${reason}`);
+    super(ErrorCode.UNSAFE_ARGUMENT, `refusing to build a remote command: argument ${JSON.stringify(argument.slice(0, 80))} ${reason}`);
   }
 }
 
@@ -120,8 +121,11 @@ export function batch(sections: readonly Section[], nonce: string): Script {
   return parts.join('; ') as Script;
 }
 
-export class BatchParseError extends Error {
-  readonly code = 'E_BATCH_PARSE';
+/** The output of `batch` lost or broke a section marker (e.g. truncated output). */
+export class BatchParseError extends SshError {
+  constructor(message: string) {
+    super(ErrorCode.BATCH_PARSE, message);
+  }
 }
 
 /** Splits the output of `batch`. Missing sections are absent from the map; never throws on content. */

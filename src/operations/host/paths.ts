@@ -3,6 +3,8 @@
  * (docs/architecture.md, "Files the tool owns").
  */
 import { OWNED_FILES } from '../../facts/host/script.js';
+import { ErrorCode } from '../../error-codes.js';
+import { SafetyError } from '../../errors.js';
 
 export const MANAGED_HEADER = '# Managed by pve-passthrough. Changes here are overwritten.';
 
@@ -31,9 +33,8 @@ export function isGrubInput(path: string): boolean {
 }
 
 /** Thrown when a builder meets a value that must never reach a file on a host. */
-export class UnsafeContentError extends Error {
-  readonly code = 'E_UNSAFE_CONTENT';
+export class UnsafeContentError extends SafetyError {
   constructor(what: string, value: string) {
-    super(`refusing to write ${what} ${JSON.stringify(value.slice(0, 80))}: it does not match the strict pattern`);
+    super(ErrorCode.UNSAFE_CONTENT, `refusing to write ${what} ${JSON.stringify(value.slice(0, 80))}: it does not match the strict pattern`);
   }
 }

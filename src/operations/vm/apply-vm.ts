@@ -5,6 +5,7 @@
  */
 import { ApiError } from '../../errors.js';
 import type { VmPlan } from './types.js';
+import { ErrorCode } from '../../error-codes.js';
 
 interface TaskLike {
   readonly upid: string;
@@ -32,7 +33,7 @@ export interface ApplyVmResult {
 
 const DIGEST = /checksum mismatch|digest mismatch|file change by other user/i;
 function digestMismatch(err: unknown): boolean {
-  return err instanceof ApiError && (err.code === 'E_API_DIGEST' || DIGEST.test(err.message));
+  return err instanceof ApiError && (err.code === ErrorCode.API_DIGEST || DIGEST.test(err.message));
 }
 
 const hasWrite = (p: VmPlan): boolean => Object.keys(p.set).length > 0 || p.delete.length > 0;
@@ -72,7 +73,7 @@ export async function applyVmPlan(client: VmApi, plan: VmPlan, replan: () => Pro
             await write(client, current);
           } catch (again) {
             if (!digestMismatch(again)) throw again;
-            throw new ApiError('E_API_DIGEST', `the config of VM ${plan.vmid} changed again while applying (digest mismatch twice); someone else is editing it`, null, {}, {
+            throw new ApiError(ErrorCode.API_DIGEST, `the config of VM ${plan.vmid} changed again while applying (digest mismatch twice); someone else is editing it`, null, {}, {
               ...ctx, step: 'update VM config', fix: 'wait until the other change is done and run apply again',
             });
           }

@@ -6,13 +6,14 @@
  */
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { ApiError, redact, type ErrorContext } from '../../errors.js';
+import { ApiError, InputError, redact, type ErrorContext } from '../../errors.js';
 import { isUpid, parseUpid } from '../../formats/upid.js';
 import { httpError, transportError } from './http-errors.js';
 import { TaskLogShape, TaskStatusShape } from './schemas.js';
 import { TicketSession } from './session.js';
 import { makeAgent } from './tls.js';
 import type { PveClientOptions, TaskResult, TaskStatus, WaitOptions } from './types.js';
+import { ErrorCode } from '../../error-codes.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export type FormValue = string | number | boolean | readonly string[] | undefined;
@@ -35,7 +36,7 @@ interface Envelope {
 /** A task that ended with anything but OK / WARNINGS: n. */
 export class TaskFailedError extends ApiError {
   constructor(message: string, readonly upid: string, readonly exitstatus: string, readonly log: readonly string[], ctx: ErrorContext) {
-    super('E_TASK_FAILED', message, null, {}, ctx);
+    super(ErrorCode.TASK_FAILED, message, null, {}, ctx);
   }
 }
 
@@ -75,7 +76,7 @@ export class PveCore {
 
   constructor(private readonly opts: PveClientOptions) {
     const url = new URL(opts.baseUrl);
-    if (url.protocol !== 'https:') throw new ApiError('E_INPUT', `the API URL must be https:// (got ${url.protocol})`, null);
+    if (url.protocol !== 'https:') throw new InputError(`the API URL must be https:// (got ${url.protocol})`);
     this.origin = url.origin;
     this.host = url.host;
     this.ownsDispatcher = opts.dispatcher === undefined;
@@ -137,7 +138,7 @@ export class PveCore {
     if (!r.success) {
       const issue = r.error.issues[0];
       const where = issue?.path.length ? issue.path.join('.') : '(top)';
-      throw new ApiError('E_API_RESPONSE', `${what}: unexpected answer at ${where}: ${issue?.message ?? 'invalid'}`, null, {}, this.context(ctx));
+      throw new ApiError(ErrorCode.API_RESPONSE, `${what}: unexpected answer at ${where}: ${issue?.message ?? 'invalid'}`, null, {}, this.context(ctx));
     }
     return r.data;
   }
@@ -151,7 +152,7 @@ export class PveCore {
   async task(method: Exclude<Method, 'GET'>, path: string, form: Form, ctx: ErrorContext, wait: WaitOptions, identity: Identity = 'main'): Promise<TaskResult | null> {
     const env = await this.call(method, path, { form, identity, ctx });
     if (env.data === null || env.data === undefined) return null;
-    if (!isUpid(env.data)) throw new ApiError('E_API_RESPONSE', `${method} ${path}: expected a task id, got ${typeof env.data}`, null, {}, this.context(ctx));
+    if (!isUpid(env.data)) throw new ApiError(ErrorCode.API_RESPONSE, `${method} ${path}: expected a task id, got ${typeof env.data}`, null, {}, this.context(ctx));
     return this.waitTask(env.data, { ...wait, identity });
   }
 
@@ -197,7 +198,7 @@ export class PveCore {
         upid, safeExit, tail, this.context({ node }),
       );
     }
-    throw new ApiError('E_API_TIMEOUT', `task ${type} on ${node} still running after ${polls * pollMs} ms`, null, {}, this.context({ node }));
+    throw new ApiError(ErrorCode.API_TIMEOUT, `task ${type} on ${node} still running after ${polls * pollMs} ms`, null, {}, this.context({ node }));
   }
 
   // ---- HTTP, auth, retries ------------------------------------------------
@@ -231,7 +232,7 @@ export class PveCore {
       throw httpError({ status: res.statusCode, statusText: res.statusText ?? '', body: json, method, path }, this.context(ctx), this.secrets());
     }
     if (!json || typeof json !== 'object' || !('data' in json)) {
-      throw new ApiError('E_API_RESPONSE', `${what}: the answer has no "data" field`, res.statusCode, {}, this.context(ctx));
+      throw new ApiError(ErrorCode.API_RESPONSE, `${what}: the answer has no "data" field`, res.statusCode, {}, this.context(ctx));
     }
     const env = json as { data: unknown; total?: unknown };
     return { data: env.data, ...(typeof env.total === 'number' ? { total: env.total } : {}) };
@@ -244,7 +245,7 @@ export class PveCore {
 
   private async authHeaders(identity: Identity, write: boolean): Promise<Record<string, string>> {
     if (identity === 'root') {
-      if (!this.rootSession) throw new ApiError('E_INPUT', 'no rootTicket configured', null, {}, this.context());
+      if (!this.rootSession) throw new InputError('no rootTicket configured', [], this.context());
       return this.rootSession.headers(write);
     }
     if (this.tokenHeader) return { authorization: this.tokenHeader };
@@ -268,13 +269,13 @@ export class PveCore {
         if (!(err instanceof ApiError)) throw err;
         const session = identity === 'root' ? this.rootSession : this.session;
         // An expired or revoked ticket: a 401 means nothing was done, so log in again once.
-        if (err.code === 'E_API_AUTH' && err.status === 401 && session && !reauthed && path !== '/access/ticket') {
+        if (err.code === ErrorCode.API_AUTH && err.status === 401 && session && !reauthed && path !== '/access/ticket') {
           reauthed = true;
           session.invalidate();
           attempt--;
           continue;
         }
-        const retryable = err.code === 'E_API_NETWORK' || (err.status !== null && RETRY_STATUS.has(err.status));
+        const retryable = err.code === ErrorCode.API_NETWORK || (err.status !== null && RETRY_STATUS.has(err.status));
         if (method !== 'GET' || !retryable || attempt >= attempts) throw err;
         await this.sleep(baseDelay * 2 ** (attempt - 1));
       }

@@ -6,6 +6,7 @@
 import { ApiError } from '../../errors.js';
 import { TicketShape } from './schemas.js';
 import type { TotpSource } from './types.js';
+import { ErrorCode } from '../../error-codes.js';
 
 /** Tickets live 2 h; renew after 1 h so a long rollout never meets an expired one. */
 export const TICKET_RENEW_AFTER_MS = 60 * 60 * 1000;
@@ -68,7 +69,7 @@ export class TicketSession {
       return;
     }
     if (this.totp === undefined) {
-      throw new ApiError('E_API_AUTH', `${this.username} has two-factor authentication; a TOTP code is needed`, null, {}, {
+      throw new ApiError(ErrorCode.API_AUTH, `${this.username} has two-factor authentication; a TOTP code is needed`, null, {}, {
         fix: 'add "totp" to the ticket (or rootTicket) settings',
       });
     }
@@ -77,7 +78,7 @@ export class TicketSession {
       username: this.username, 'tfa-challenge': first.ticket, password: `totp:${code}`,
     }));
     const t = TicketShape.parse(second);
-    if (t.NeedTFA) throw new ApiError('E_API_AUTH', `${this.username}: the TOTP step did not complete the login`, null);
+    if (t.NeedTFA) throw new ApiError(ErrorCode.API_AUTH, `${this.username}: the TOTP step did not complete the login`, null);
     this.accept(t);
   }
 
@@ -85,7 +86,7 @@ export class TicketSession {
     try {
       this.accept(await this.post('/access/ticket', new URLSearchParams({ username: this.username, password: this.ticket ?? '' })));
     } catch (err) {
-      if (!(err instanceof ApiError) || err.code !== 'E_API_AUTH') throw err;
+      if (!(err instanceof ApiError) || err.code !== ErrorCode.API_AUTH) throw err;
       this.invalidate();
       await this.login();
     }

@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { ApiError } from '../../errors.js';
 import type { PveTls } from './types.js';
+import { ErrorCode } from '../../error-codes.js';
 
 /** `AA:BB:…` uppercase, as `pvenode cert info` and Node's fingerprint256 print it. */
 export function normaliseFingerprint(fp: string): string {
@@ -16,7 +17,7 @@ export function normaliseFingerprint(fp: string): string {
 export class TlsPinError extends ApiError {
   constructor(readonly expected: string, readonly actual: string, host: string, cluster?: string) {
     super(
-      'E_TLS_PIN',
+      ErrorCode.TLS_PIN,
       `TLS certificate of ${host} does not match the pinned fingerprint: expected ${expected}, got ${actual}`,
       null,
       {},

@@ -6,6 +6,7 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { SshError, type ErrorContext } from '../../errors.js';
 import type { ExecResult } from '../types.js';
+import { ErrorCode } from '../../error-codes.js';
 
 export interface ChannelExecOptions {
   readonly stdin?: string | Buffer;
@@ -44,7 +45,7 @@ export function execOnChannel(client: Client, command: string, o: ChannelExecOpt
   return new Promise((resolve, reject) => {
     const onChannel = (err: Error | undefined, stream: ClientChannel): void => {
       if (err) {
-        reject(new SshError('E_SSH_EXEC', `could not open an SSH channel: ${err.message}`, { ...o.context, fix: 'check sshd MaxSessions and that the connection is alive' }, { cause: err }));
+        reject(new SshError(ErrorCode.SSH_EXEC, `could not open an SSH channel: ${err.message}`, { ...o.context, fix: 'check sshd MaxSessions and that the connection is alive' }, { cause: err }));
         return;
       }
       const out = new Capture(o.maxOutputBytes);
@@ -70,7 +71,7 @@ export function execOnChannel(client: Client, command: string, o: ChannelExecOpt
       stream.once('close', () => {
         clearTimeout(timer);
         if (overflow) {
-          reject(new SshError('E_SSH_OUTPUT_TOO_LARGE', `the command's ${overflow} exceeded ${o.maxOutputBytes} bytes; it was stopped`, {
+          reject(new SshError(ErrorCode.SSH_OUTPUT_TOO_LARGE, `the command's ${overflow} exceeded ${o.maxOutputBytes} bytes; it was stopped`, {
             ...o.context, fix: 'this output is not expected from a PVE host; inspect the node',
           }));
           return;
@@ -94,7 +95,7 @@ export function execOnChannel(client: Client, command: string, o: ChannelExecOpt
       client.exec(command, onChannel);
     } catch (err) {
       // ssh2 throws synchronously when the socket is already gone.
-      reject(new SshError('E_SSH_CLOSED', `the SSH connection is closed: ${(err as Error).message}`, { ...o.context, fix: 'reconnect to the node' }, { cause: err }));
+      reject(new SshError(ErrorCode.SSH_CLOSED, `the SSH connection is closed: ${(err as Error).message}`, { ...o.context, fix: 'reconnect to the node' }, { cause: err }));
     }
   });
 }

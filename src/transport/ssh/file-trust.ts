@@ -21,6 +21,7 @@
 import { open, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { SshError } from '../../errors.js';
+import { ErrorCode } from '../../error-codes.js';
 
 const myUid = (): number => process.getuid?.() ?? 0;
 
@@ -50,7 +51,7 @@ export function keyTooOpen(st: Pick<Stats, 'uid' | 'mode'>, uid = myUid()): stri
 export function assertConfigTrusted(path: string, st: Stats): void {
   const bad = badOwnerOrPermissions(st);
   if (bad) {
-    throw new SshError('E_SSH_CONFIG', `Bad owner or permissions on ${path}: ${bad} (OpenSSH refuses it too)`, {
+    throw new SshError(ErrorCode.SSH_CONFIG, `Bad owner or permissions on ${path}: ${bad} (OpenSSH refuses it too)`, {
       step: 'ssh config', fix: `chmod go-w ${path} (and chown it to yourself or root)`,
     });
   }
@@ -66,17 +67,17 @@ export async function knownHostsState(path: string, node?: string): Promise<'mis
     st = await stat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw new SshError('E_KNOWN_HOSTS', `cannot read known_hosts file ${path}: ${(err as Error).message}`, { node, step: 'ssh host key', fix: 'check the path and permissions of hostKey.knownHosts' });
+    throw new SshError(ErrorCode.KNOWN_HOSTS, `cannot read known_hosts file ${path}: ${(err as Error).message}`, { node, step: 'ssh host key', fix: 'check the path and permissions of hostKey.knownHosts' });
   }
   if (!st.isFile()) {
     const real = await realpath(path).catch(() => path);
-    throw new SshError('E_KNOWN_HOSTS', `known_hosts ${path}${real !== path ? ` (${real})` : ''} is ${kind(st)}: it holds no host keys and records none, which would switch host key checking off; refused`, {
+    throw new SshError(ErrorCode.KNOWN_HOSTS, `known_hosts ${path}${real !== path ? ` (${real})` : ''} is ${kind(st)}: it holds no host keys and records none, which would switch host key checking off; refused`, {
       node, step: 'ssh host key', fix: 'point hostKey.knownHosts (or UserKnownHostsFile) at a real file, or pin hostKey.fingerprint',
     });
   }
   const bad = badOwnerOrPermissions(st);
   if (bad) {
-    throw new SshError('E_KNOWN_HOSTS', `Bad owner or permissions on known_hosts ${path}: ${bad}; whoever can write it decides which hosts are trusted`, {
+    throw new SshError(ErrorCode.KNOWN_HOSTS, `Bad owner or permissions on known_hosts ${path}: ${bad}; whoever can write it decides which hosts are trusted`, {
       node, step: 'ssh host key', fix: `chmod go-w ${path} (and chown it to yourself or root)`,
     });
   }

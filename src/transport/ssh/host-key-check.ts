@@ -11,6 +11,7 @@ import { HostKeyError, SshError, type ErrorContext } from '../../errors.js';
 import { decideKnownHosts, describeKeyType, expandHome, fingerprintOf, type HostKeyPolicy } from './host-key.js';
 import { hostToken, knownHostsLine, parseKnownHosts, type KnownHostsFile } from './known-hosts.js';
 import { knownHostsState } from './file-trust.js';
+import { ErrorCode } from '../../error-codes.js';
 
 export interface HostKeyTarget {
   readonly node: string;
@@ -33,7 +34,7 @@ export async function loadKnownHosts(path: string, node: string): Promise<KnownH
     return parseKnownHosts(await readFile(path, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], invalid: [] };
-    throw new SshError('E_KNOWN_HOSTS', `cannot read known_hosts file ${path}: ${(err as Error).message}`, {
+    throw new SshError(ErrorCode.KNOWN_HOSTS, `cannot read known_hosts file ${path}: ${(err as Error).message}`, {
       node, step: 'ssh host key', fix: 'check the path and permissions of hostKey.knownHosts',
     });
   }
@@ -109,7 +110,7 @@ async function appendKnownHost(path: string, line: string, node: string): Promis
       await writeFileAtomic(file, text + prefix + line, { mode });
     });
   } catch (err) {
-    throw new SshError('E_KNOWN_HOSTS', `cannot add the host key to ${path}: ${(err as Error).message}`, {
+    throw new SshError(ErrorCode.KNOWN_HOSTS, `cannot add the host key to ${path}: ${(err as Error).message}`, {
       node, step: 'ssh host key', fix: 'check the permissions of hostKey.knownHosts, or pin hostKey.fingerprint instead',
     });
   }

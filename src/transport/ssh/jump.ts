@@ -11,6 +11,7 @@ import type { Client as SshClient } from 'ssh2';
 import { HostKeyError, SshError } from '../../errors.js';
 import type { HostKeyPolicy } from './host-key.js';
 import { bareHost, DEFAULT_READY_TIMEOUT_MS, openClient, type SshConnectOptions } from './open-client.js';
+import { ErrorCode } from '../../error-codes.js';
 
 /** One jump host, as connected to (settings already resolved): the node's connect options plus its name. */
 export type JumpHop = Pick<SshConnectOptions, 'host' | 'port' | 'user' | 'privateKey' | 'passphrase' | 'agent' | 'hostKey' | 'hostKeyAlias'> & {
@@ -70,7 +71,7 @@ function onHop(err: unknown, hop: JumpHop, node: string): Error {
 /** A direct-tcpip channel from `client` to host:port, with a deadline (a jump host's own connect can hang for minutes). */
 export function forwardThrough(client: SshClient, hopName: string, host: string, port: number, node: string, timeoutMs: number): Promise<Duplex> {
   const target = `${bareHost(host)}:${port}`;
-  const fail = (what: string): SshError => new SshError('E_SSH_CONNECT', `jump host ${hopName} cannot reach ${target}: ${what}`, {
+  const fail = (what: string): SshError => new SshError(ErrorCode.SSH_CONNECT, `jump host ${hopName} cannot reach ${target}: ${what}`, {
     node, step: 'ssh connect', fix: `check that ${hopName} can reach ${target} (HostName and Port of the node, firewalls, AllowTcpForwarding in its sshd_config)`,
   });
   return new Promise<Duplex>((resolve, reject) => {

@@ -11,6 +11,7 @@ import { checkHostKey, knownHostsPath, loadKnownHosts } from './host-key-check.j
 import { preferredHostKeyAlgorithms, type HostKeyPolicy } from './host-key.js';
 import type { JumpHop, JumpPool } from './jump.js';
 import type { KnownHostsFile } from './known-hosts.js';
+import { ErrorCode, type CodeOf } from '../../error-codes.js';
 
 const { Client } = ssh2;
 
@@ -78,7 +79,7 @@ export async function openClient(o: SshConnectOptions, readyTimeoutMs = o.readyT
     // Stays attached for the client's life: ssh2 emits 'error' (keepalive
     // timeout, resets) after ready too, and an unhandled one would crash.
     client.on('error', (err: Error & { level?: string; code?: string }) => fail(hostKeyProblem ?? mapConnectError(err, where, o, ctx)));
-    client.once('close', () => fail(hostKeyProblem ?? new SshError('E_SSH_CONNECT', `${where} closed the connection during setup`, { ...ctx, fix: 'check sshd on the node (MaxStartups, AllowUsers, its logs)' })));
+    client.once('close', () => fail(hostKeyProblem ?? new SshError(ErrorCode.SSH_CONNECT, `${where} closed the connection during setup`, { ...ctx, fix: 'check sshd on the node (MaxStartups, AllowUsers, its logs)' })));
     client.once('ready', () => {
       if (settled) return;
       settled = true;
@@ -96,7 +97,7 @@ export async function openClient(o: SshConnectOptions, readyTimeoutMs = o.readyT
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void): void => {
         checkHostKey(o.hostKey, { node: o.node, host: keyHost, port: keyPort }, key, { ...(o.home !== undefined ? { home: o.home } : {}), ...(known ? { known } : {}) })
           .then(() => verify(true), (err: unknown) => {
-            hostKeyProblem = err instanceof Error ? err : new SshError('E_HOST_KEY', String(err), ctx);
+            hostKeyProblem = err instanceof Error ? err : new SshError(ErrorCode.HOST_KEY, String(err), ctx);
             verify(false);
           });
       },
@@ -113,7 +114,7 @@ export async function openClient(o: SshConnectOptions, readyTimeoutMs = o.readyT
     } catch (err) {
       // ssh2 parses the private key synchronously: wrong or missing passphrase, bad key file.
       const secrets = o.passphrase ? [o.passphrase] : [];
-      fail(new SshError('E_SSH_KEY', `cannot use the SSH private key for ${o.node}: ${redact((err as Error).message, secrets)}`, {
+      fail(new SshError(ErrorCode.SSH_KEY, `cannot use the SSH private key for ${o.node}: ${redact((err as Error).message, secrets)}`, {
         ...ctx, fix: 'check ssh.identityFile and ssh.passphrase (an encrypted key needs its passphrase)',
       }, { cause: err }));
     }
@@ -123,28 +124,28 @@ export async function openClient(o: SshConnectOptions, readyTimeoutMs = o.readyT
 export function mapConnectError(err: Error & { level?: string; code?: string }, where: string, o: SshConnectOptions, ctx: ErrorContext): PassthroughError {
   const secrets = o.passphrase ? [o.passphrase] : [];
   const detail = redact(err.message, secrets);
-  const make = (code: string, message: string, fix: string): SshError => new SshError(code, message, { ...ctx, fix }, { cause: err });
+  const make = (code: CodeOf<'ssh'>, message: string, fix: string): SshError => new SshError(code, message, { ...ctx, fix }, { cause: err });
   if (err.level === 'client-authentication') {
     const how = [o.privateKey !== undefined ? 'private key' : undefined, o.agent !== undefined ? 'ssh-agent' : undefined].filter(Boolean).join(' and ') || 'no key or agent configured';
-    return make('E_SSH_AUTH', `authentication as ${o.user} failed on ${where} (tried ${how})`,
+    return make(ErrorCode.SSH_AUTH, `authentication as ${o.user} failed on ${where} (tried ${how})`,
       `check ssh.user, ssh.identityFile/agent, and that the public key is in ~${o.user}/.ssh/authorized_keys on the node`);
   }
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
-    return make('E_SSH_TIMEOUT', `timed out connecting to ${where} (${detail})`, 'check that the node is up and that nothing filters the SSH port');
+    return make(ErrorCode.SSH_TIMEOUT, `timed out connecting to ${where} (${detail})`, 'check that the node is up and that nothing filters the SSH port');
   }
   switch (err.code) {
     case 'ECONNREFUSED':
-      return make('E_SSH_CONNECT', `connection refused by ${where}`, 'check that sshd runs on the node and that ssh.port is right');
+      return make(ErrorCode.SSH_CONNECT, `connection refused by ${where}`, 'check that sshd runs on the node and that ssh.port is right');
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return make('E_SSH_CONNECT', `cannot resolve the host name for ${where}`, 'check ssh.host (DNS or /etc/hosts)');
+      return make(ErrorCode.SSH_CONNECT, `cannot resolve the host name for ${where}`, 'check ssh.host (DNS or /etc/hosts)');
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return make('E_SSH_CONNECT', `no route to ${where}`, 'check the network path to the node');
+      return make(ErrorCode.SSH_CONNECT, `no route to ${where}`, 'check the network path to the node');
     case 'ECONNRESET':
     case 'EPIPE':
-      return make('E_SSH_CONNECT', `${where} reset the connection`, 'check sshd on the node (MaxStartups, its logs)');
+      return make(ErrorCode.SSH_CONNECT, `${where} reset the connection`, 'check sshd on the node (MaxStartups, its logs)');
     default:
-      return make('E_SSH_CONNECT', `SSH to ${where} failed: ${detail}`, 'check the node, its sshd and the ssh settings in the inventory');
+      return make(ErrorCode.SSH_CONNECT, `SSH to ${where} failed: ${detail}`, 'check the node, its sshd and the ssh settings in the inventory');
   }
 }

@@ -6,6 +6,7 @@
 import { RemoteCommandError, SshError } from '../../errors.js';
 import { cmd, render, type Script } from '../shell.js';
 import type { ExecOptions, ExecResult } from '../types.js';
+import { ErrorCode } from '../../error-codes.js';
 
 /** What rebootAndWait needs from a host; SshHost provides it. */
 export interface RebootableHost {
@@ -80,7 +81,7 @@ export async function rebootAndWait(host: RebootableHost, o: RebootWaitOptions):
       last = err instanceof Error ? err.message : String(err);
     }
   }
-  throw new SshError('E_REBOOT_TIMEOUT', `${host.node} did not come back with a new boot_id within ${seconds(o.timeoutMs)} s after the reboot (last: ${last})`, {
+  throw new SshError(ErrorCode.REBOOT_TIMEOUT, `${host.node} did not come back with a new boot_id within ${seconds(o.timeoutMs)} s after the reboot (last: ${last})`, {
     node: host.node, step: 'reboot', fix: "check the node's console/BMC; the rollout of its cluster was stopped",
   });
 }
@@ -95,8 +96,8 @@ async function issueReboot(host: RebootableHost, timeoutMs: number): Promise<voi
   try {
     r = await host.exec(REBOOT_SCRIPT, { timeoutMs });
   } catch (err) {
-    if (err instanceof SshError && err.code === 'E_SSH_CLOSED') return; // gone before the channel opened
-    if (err instanceof SshError && err.code === 'E_SSH_EXEC') return; // channel refused because the host is going down
+    if (err instanceof SshError && err.code === ErrorCode.SSH_CLOSED) return; // gone before the channel opened
+    if (err instanceof SshError && err.code === ErrorCode.SSH_EXEC) return; // channel refused because the host is going down
     throw err;
   }
   if (r.code === 0 || r.code === null) return;

@@ -13,6 +13,7 @@ import { SshError } from '../../errors.js';
 import { HOST_NAME } from '../../patterns.js';
 import type { HostKeyPolicy } from './host-key.js';
 import { evaluateSshConfig, expandPathValue, type SshConfig, type TokenContext } from './ssh-config.js';
+import { ErrorCode } from '../../error-codes.js';
 
 /** The inventory's `ssh` object, as far as connecting is concerned (structurally the schema's `Ssh`). */
 export interface SshTargetSpec {
@@ -83,7 +84,7 @@ const CONFIG_USER = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
 const HOP = /^(?:ssh:\/\/)?(?:([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
 const MAX_HOPS = 8;
 
-const configError = (message: string, fix: string): SshError => new SshError('E_SSH_CONFIG', message, { step: 'ssh config', fix });
+const configError = (message: string, fix: string): SshError => new SshError(ErrorCode.SSH_CONFIG, message, { step: 'ssh config', fix });
 
 /** OpenSSH ProxyJump: `[user@]host[:port]` (or `ssh://…`), comma-separated; `none` is no jump. */
 export function parseProxyJump(spec: string): JumpSpec[] {

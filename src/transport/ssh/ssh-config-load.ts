@@ -8,6 +8,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { SshError } from '../../errors.js';
 import { assertConfigTrusted } from './file-trust.js';
 import { includesOf, parseSshConfig, patternMatch, type ConfigEntry, type ConfigFile, type SshConfig } from './ssh-config.js';
+import { ErrorCode } from '../../error-codes.js';
 
 export interface LoadSshConfigOptions {
   /** `-F FILE`: read only this file; it must exist. */
@@ -22,7 +23,7 @@ export const DEFAULT_SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_INCLUDE_DEPTH = 16;
 
-const configError = (message: string, fix: string): SshError => new SshError('E_SSH_CONFIG', message, { step: 'ssh config', fix });
+const configError = (message: string, fix: string): SshError => new SshError(ErrorCode.SSH_CONFIG, message, { step: 'ssh config', fix });
 
 function expandTilde(p: string, home: string): string {
   if (p === '~') return home;

@@ -11,6 +11,7 @@ import { ChannelLimit } from './channel-limit.js';
 import { execOnChannel } from './exec-channel.js';
 import { sharedJumpPool, type JumpLease } from './jump.js';
 import { bareHost, openClient, type SshConnectOptions } from './open-client.js';
+import { ErrorCode } from '../../error-codes.js';
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
 const CLOSE_GRACE_MS = 2_000;
@@ -78,7 +79,7 @@ export class SshHost implements RemoteHost {
       const client = this.client;
       const context: ErrorContext = { node: this.node, step: 'ssh exec' };
       if (!client) {
-        throw new SshError('E_SSH_CLOSED', `no open SSH connection to ${this.node} at ${this.address}`, { ...context, fix: 'reconnect to the node' });
+        throw new SshError(ErrorCode.SSH_CLOSED, `no open SSH connection to ${this.node} at ${this.address}`, { ...context, fix: 'reconnect to the node' });
       }
       return await execOnChannel(client, withSudo(script, this.sudo), {
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),

@@ -10,6 +10,7 @@ import { readPrivateKey } from './file-trust.js';
 import type { JumpHop, JumpPool } from './jump.js';
 import type { SshConnectOptions } from './open-client.js';
 import type { ResolvedEndpoint, ResolvedTarget } from './resolve-target.js';
+import { ErrorCode } from '../../error-codes.js';
 
 export interface TargetOptionsInput {
   readonly node: string;
@@ -39,7 +40,7 @@ async function credentialsFor(e: ResolvedEndpoint, node: string, readKey: (p: st
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       if (i === 0 && e.identityFromInventory) {
-        throw new SshError('E_SSH_KEY', `cannot read the SSH private key ${path} for ${e.name}: ${reason}`, {
+        throw new SshError(ErrorCode.SSH_KEY, `cannot read the SSH private key ${path} for ${e.name}: ${reason}`, {
           node, step: 'ssh connect', fix: 'check ssh.identityFile',
         });
       }

@@ -3,11 +3,12 @@
  * write and the power tasks. Raw host= hostpci writes go through the root@pam
  * ticket, or are refused before sending without one (src/operations/vm/root-rule.ts).
  */
-import { ApiError } from '../../../errors.js';
+import { ApiError, InputError } from '../../../errors.js';
 import { seg, type Form, type Identity, type PveCore } from '../core.js';
 import { ROOT_RULE_MESSAGE, touchedHostpci, writeNeedsRoot } from '../../../operations/vm/root-rule.js';
 import { PendingShape, VmConfigShape, VmStatusShape } from '../schemas.js';
 import type { PendingItem, TaskResult, VmConfig, VmStatus, WaitOptions } from '../types.js';
+import { ErrorCode } from '../../../error-codes.js';
 
 const vmPath = (node: string, vmid: number, rest: string): string => `/nodes/${seg(node)}/qemu/${vmid}/${rest}`;
 
@@ -37,13 +38,13 @@ export interface VmConfigChange {
 export async function updateVmConfig(api: PveCore, node: string, vmid: number, change: VmConfigChange, wait: WaitOptions = {}): Promise<TaskResult | null> {
   const ctx = { node, vmid, step: 'update VM config' };
   const overlap = change.delete.filter((k) => k in change.set);
-  if (overlap.length) throw new ApiError('E_INPUT', `cannot set and delete ${overlap.join(', ')} at once`, null, {}, api.context(ctx));
-  if (Object.keys(change.set).length === 0 && change.delete.length === 0) throw new ApiError('E_INPUT', 'no options to change', null, {}, api.context(ctx));
+  if (overlap.length) throw new InputError(`cannot set and delete ${overlap.join(', ')} at once`, [], api.context(ctx));
+  if (Object.keys(change.set).length === 0 && change.delete.length === 0) throw new InputError('no options to change', [], api.context(ctx));
   let identity: Identity = 'main';
   if (!api.mainIsRoot && touchedHostpci(change.set, change.delete).length > 0) {
     const before = change.before ?? (await vmConfig(api, node, vmid)).config;
     if (writeNeedsRoot(change.set, change.delete, before)) {
-      if (!api.hasRootTicket) throw new ApiError('E_API_ROOT_ONLY', ROOT_RULE_MESSAGE, null, {}, api.context(ctx));
+      if (!api.hasRootTicket) throw new ApiError(ErrorCode.API_ROOT_ONLY, ROOT_RULE_MESSAGE, null, {}, api.context(ctx));
       identity = 'root';
     }
   }
