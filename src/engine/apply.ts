@@ -178,7 +178,14 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
   try {
     const host = await ctx.conn.logged(cluster, node);
     const steps = np.steps;
-    const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot');
+    const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot' && s.kind !== 'leave-ha-maintenance');
+    const leave = steps.find((s) => s.kind === 'leave-ha-maintenance');
+    if (leave) {
+      // First: with the node in maintenance HA has moved its resources away, so this run's own gate would see none.
+      emit('step', `end the HA maintenance left by run ${leave.run}`);
+      await gate.leaveHaMaintenance(node);
+      stepsDone++;
+    }
     const reboot = steps.find((s) => s.kind === 'reboot');
     const writeAndRefresh = async () => {
       if (fileAndRefresh.length === 0) return;
@@ -212,7 +219,7 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     }
     emit('wait', 'verifying');
     const facts = await readFacts(ctx, cluster, node);
-    const checks: Check[] = verifyHost(node, facts);
+    const checks: Check[] = verifyHost(node, facts, { runId: ctx.runId });
     const failed = checks.filter((c) => c.status === 'fail');
     if (failed.length > 0 && effectiveRebootPolicy(ctx, cluster) === 'never' && onlyWaitingForReboot(failed)) {
       // The user keeps the reboot: the files are right, the running system catches up at the next boot.

@@ -15,6 +15,7 @@ import type { VmHostContext } from '../operations/vm/types.js';
 import { planHost } from '../operations/host/plan-host.js';
 import { factsFingerprint, gatherHostFacts } from '../facts/host/gather.js';
 import { REFRESH_PENDING_FILE } from '../facts/host/script.js';
+import { leaveHaMaintenanceSteps } from '../operations/host/ha-maintenance.js';
 import type { ClusterPlan, NodePlan, Plan } from './types.js';
 import { RebootGate } from './reboot-gate.js';
 import type { Inventory } from '../inventory/schema.js';
@@ -112,7 +113,7 @@ export function planFromFacts(ctx: Pick<EngineContext, 'rebootOverride'> & Parti
   const policy = ctx.rebootOverride ?? cluster.policy.reboot;
   // "always" means the user asked for the reboot: bind at boot rather than live.
   const r = planHost(node, facts, { liveBind: policy !== 'always', ...(ctx.runId !== undefined ? { runId: ctx.runId } : {}) });
-  const steps: HostStep[] = withPendingRefresh(r.steps, facts.files[REFRESH_PENDING_FILE]?.content ?? null);
+  const steps: HostStep[] = [...leaveHaMaintenanceSteps(facts), ...withPendingRefresh(r.steps, facts.files[REFRESH_PENDING_FILE]?.content ?? null)];
   const reasons = [...r.rebootReasons];
   const warnings = [...r.warnings];
   if (policy === 'always' && steps.length > 0 && reasons.length === 0) reasons.push('asked for: the reboot policy is "always"');

@@ -7,8 +7,12 @@
  * the node to be online in a quorate cluster again.
  */
 import type { Cluster, Node } from '../inventory/schema.js';
+import { createHash } from 'node:crypto';
 import { ApiError, SafetyError, SshError } from '../errors.js';
-import { batch, cmd, haMaintenance, parseBatch, render, type Script } from '../transport/shell.js';
+import { HA_MAINTENANCE_FILE } from '../facts/host/script.js';
+import { haMaintenanceMarker } from '../operations/host/ha-maintenance.js';
+import { atomicWrite, batch, cmd, haMaintenance, parseBatch, removeFile, render, type Script } from '../transport/shell.js';
+import { run } from './host-apply.js';
 import { quorumFromApi, quorumFromPvecm, slotsFree, type QuorumInfo, type RebootBudget } from './quorum.js';
 import type { EngineContext } from './context.js';
 import { guests } from './plan-vms.js';
@@ -209,6 +213,10 @@ export class RebootGate {
   async enterHaMaintenance(node: Node, say: (m: string) => void): Promise<boolean> {
     let left = await this.haResourcesOn(node);
     if (left.length === 0) return false;
+    // Maintenance survives reboots: the marker lets the next plan end it if this run dies before it does.
+    const host = await this.ctx.conn.logged(this.cluster, node);
+    const marker = haMaintenanceMarker(this.ctx.runId);
+    await run(host, atomicWrite(HA_MAINTENANCE_FILE, { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(marker).digest('hex') }), 'mark the HA maintenance', marker);
     await this.runHaMaintenance(node, 'enable');
     const deadline = Date.now() + this.cluster.policy.rebootTimeoutSeconds * 1000;
     for (;;) {
@@ -230,6 +238,8 @@ export class RebootGate {
   /** Ends HA maintenance: HA brings the moved resources back. */
   async leaveHaMaintenance(node: Node): Promise<void> {
     await this.runHaMaintenance(node, 'disable');
+    const host = await this.ctx.conn.logged(this.cluster, node);
+    await run(host, removeFile(HA_MAINTENANCE_FILE), 'clear the HA maintenance marker');
   }
 
   private async runHaMaintenance(node: Node, action: 'enable' | 'disable'): Promise<void> {

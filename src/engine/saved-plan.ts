@@ -71,6 +71,7 @@ function subject(s: HostStep): string {
     case 'remove-file': return `remove ${s.path}`;
     case 'refresh': return `refresh ${s.command}`;
     case 'live-bind': return `bind ${s.address}`;
+    case 'leave-ha-maintenance': return 'leave HA maintenance';
     case 'reboot': return 'reboot';
     default: return `unknown step ${short(JSON.stringify(s))}`;
   }

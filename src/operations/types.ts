@@ -30,6 +30,12 @@ export type HostStep =
       readonly from: string | null;
       readonly reason: string;
     }
+  | {
+      /** End the HA maintenance an earlier run of the tool turned on and did not turn off. */
+      readonly kind: 'leave-ha-maintenance';
+      readonly run: string;
+      readonly reason: string;
+    }
   | { readonly kind: 'reboot'; readonly reasons: readonly string[] };
 
 /** Something the tool will not do, and why (exit 2 on plan, reported on apply). */

@@ -7,10 +7,11 @@
  * started HA resources like the CRM (mocks/api/state.ts setMaintenance).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { apply } from '../../src/index.js';
+import { apply, plan, verify } from '../../src/index.js';
 import { gpuNode, testFleet, type TestFleet } from '../helpers/fleet.js';
 
 const OWNED = '/etc/modprobe.d/pve-passthrough.conf';
+const MARKER = '/var/lib/pve-passthrough/ha-maintenance';
 let tf: TestFleet | null = null;
 afterEach(async () => {
   await tf?.close();
@@ -65,6 +66,9 @@ describe('HA maintenance', () => {
     expect(api.tasks.all().filter((t) => t.type === 'qmshutdown')).toEqual([]);
     expect(api.vms.get(201)!.node).toBe('pve1');
     expect(api.vms.get(201)!.status).toBe('running');
+    // The marker lived only while maintenance was on.
+    expect(tf.fleet.host('pve1').state.vfs.readOr(MARKER)).toBeNull();
+    expect(tf.fleet.host('pve1').state.commandLog.some((c) => c.includes(MARKER))).toBe(true);
   });
 
   it('disables maintenance when verification fails after the reboot', async () => {
@@ -104,5 +108,49 @@ describe('HA maintenance', () => {
     expect(host.reboots).toBe(0);
     expect(host.state.vfs.readOr(OWNED)).toBeNull();
     expect(haCommands(tf)).toEqual([]);
+  });
+
+  it('a run that died while the node was in maintenance: verify fails, plan shows the step, apply ends it; an operator\'s own maintenance is left alone', async () => {
+    tf = await testFleet(scenario());
+    const api = tf.fleet.cluster('c').api!.state;
+    const host = tf.fleet.host('pve1');
+    expect((await apply(tf.inventory, fast)).ok).toBe(true);
+    await api.tasks.idle();
+    // What a SIGKILL between enable and disable leaves (maintenance survives reboots): the marker and the mode.
+    host.state.drift.writeFile(MARKER, 'run=20261205T090000Z-dead01\n');
+    await api.setMaintenance('pve1', true);
+    expect(api.vms.get(201)!.node).not.toBe('pve1');
+
+    const v = await verify(tf.inventory, fast);
+    expect(v.verdict).toBe('drift');
+    const check = v.nodes.find((n) => n.node === 'pve1')!.checks.find((c) => c.id === 'ha-maintenance');
+    expect(check).toMatchObject({ status: 'fail' });
+    expect(check!.message).toContain('20261205T090000Z-dead01');
+    expect(check!.message).toContain('node-maintenance disable pve1');
+
+    const p = await plan(tf.inventory, fast);
+    const steps = p.clusters[0]!.nodes.find((n) => n.node === 'pve1')!.steps;
+    expect(steps).toEqual([{ kind: 'leave-ha-maintenance', run: '20261205T090000Z-dead01', reason: expect.stringContaining('did not finish') }]);
+
+    const before = haCommands(tf).length;
+    const report = await apply(tf.inventory, fast);
+    expect(report.ok, JSON.stringify(report, null, 1)).toBe(true);
+    expect(report.nodes.find((n) => n.node === 'pve1')).toMatchObject({ outcome: 'applied', rebooted: false });
+    expect(haCommands(tf).slice(before)).toEqual(['disable']);
+    await api.tasks.idle();
+    expect(api.maintenance.has('pve1')).toBe(false);
+    expect(api.vms.get(201)!.node).toBe('pve1');
+    expect(host.state.vfs.readOr(MARKER)).toBeNull();
+    expect((await verify(tf.inventory, fast)).verdict).toBe('compliant');
+
+    // Maintenance the operator turned on (no marker) is theirs: no step, no check failing, nothing sent.
+    await api.setMaintenance('pve1', true);
+    const again = haCommands(tf).length;
+    expect(p.clusters[0]!.nodes.length).toBeGreaterThan(0);
+    expect((await plan(tf.inventory, fast)).clusters[0]!.nodes.find((n) => n.node === 'pve1')!.steps).toEqual([]);
+    expect((await verify(tf.inventory, fast)).verdict).toBe('compliant');
+    expect((await apply(tf.inventory, fast)).ok).toBe(true);
+    expect(haCommands(tf).slice(again)).toEqual([]);
+    expect(api.maintenance.has('pve1')).toBe(true);
   });
 });

@@ -11,7 +11,7 @@
  *  - the lease is released, or names the dead run and expires (the next run
  *    takes it over and says so);
  *  - the next apply converges, plan is empty, verify is compliant, and nothing
- *    left the shell dialect.
+ *    left the shell dialect; k1 is out of HA maintenance and its HA VM is back.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,7 +28,12 @@ const SCENARIO = {
     policy: { maxUnavailable: 1, rebootTimeoutSeconds: 20 },
     // k1 has the work (files, refreshes, a reboot) and a VM to change; k2 and k3 keep the cluster quorate and carry the lease.
     nodes: [VFIO_NODE('k1'), { name: 'k2', profile: 'pve9-intel-grub-lvm', overrides: { hostname: 'k2' } }, { name: 'k3', profile: 'pve9-intel-grub-lvm', overrides: { hostname: 'k3' } }],
-    vms: [{ vmid: 301, node: 'k1', status: 'stopped', config: { name: 'gpu-vm', memory: '4096', machine: 'q35' }, declare: { hostpci: [{ host: '0000:01:00', pcie: true }] } }],
+    vms: [
+      { vmid: 301, node: 'k1', status: 'stopped', config: { name: 'gpu-vm', memory: '4096', machine: 'q35' }, declare: { hostpci: [{ host: '0000:01:00', pcie: true }] } },
+      // An HA resource on k1: its reboot goes through HA maintenance, which survives a reboot and a killed run.
+      { vmid: 302, node: 'k1', status: 'running', config: { name: 'ha-web', memory: '2048' } },
+    ],
+    ha: [{ sid: 'vm:302' }],
   }],
 };
 
@@ -142,6 +147,10 @@ export async function crashPoint(mode: Mode, at: number, afterBoot: Map<string, 
     if (after !== null) expect(leaseState(parseLease(after), 'the-next-run', sim.fleet.host('k2').state.nowSeconds()), where).toBe('expired');
     else if (lease !== null) expect(tookOver || events.every((e) => e.type !== 'node' || e.status !== 'step'), where).toBe(true);
     for (const c of sim.fleet.clusters) for (const h of c.hosts.values()) expect(h.state.phase, `${where}: ${h.name}`).toBe('up');
+    const api = sim.fleet.cluster('trio').api!.state;
+    await api.tasks.idle();
+    expect([...api.maintenance], `${where}: left in HA maintenance`).toEqual([]);
+    expect(api.vms.get(302), where).toMatchObject({ node: 'k1', status: 'running' });
     return { seen: r.seen, afterBoot: bootState(sim.fleet) };
   } finally {
     await sim.close();

@@ -72,6 +72,8 @@ function renderStep(st: HostStep, s: Style): string[] {
       return [`    > ${{ 'update-initramfs': 'update-initramfs -u -k all', 'update-grub': 'update-grub', 'proxmox-boot-tool-refresh': 'proxmox-boot-tool refresh' }[st.command]} ${s.dim(`(${st.reason})`)}`];
     case 'live-bind':
       return [`    > bind ${st.address} to vfio-pci now (from ${st.from ?? 'no driver'}) ${s.dim(`(${st.reason})`)}`];
+    case 'leave-ha-maintenance':
+      return [`    > ha-manager crm-command node-maintenance disable ${s.dim(`(${st.reason})`)}`];
     case 'reboot':
       return [s.yellow(`    ! reboot: ${st.reasons.join('; ')}`)];
   }

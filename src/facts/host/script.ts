@@ -24,6 +24,9 @@ export const OWNED_FILE_PATHS: readonly string[] = Object.values(OWNED_FILES);
  */
 export const REFRESH_PENDING_FILE = '/var/lib/pve-passthrough/refresh-pending';
 
+/** Written by apply before it puts the node in HA maintenance, removed once it ended it (operations/host/ha-maintenance.ts). */
+export const HA_MAINTENANCE_FILE = '/var/lib/pve-passthrough/ha-maintenance';
+
 /** Single files read with `cat` (section `file:<path>`), the owned ones last. */
 export const READ_FILES: readonly string[] = [
   '/etc/default/grub',
@@ -34,6 +37,7 @@ export const READ_FILES: readonly string[] = [
   '/etc/kernel/proxmox-boot-pin',
   '/etc/kernel/next-boot-pin',
   REFRESH_PENDING_FILE,
+  HA_MAINTENANCE_FILE,
   ...OWNED_FILE_PATHS,
 ];
 

@@ -32,6 +32,7 @@ import { planHost } from './plan-host.js';
 import { claimsOn, framebufferToken, isDisplay } from './framebuffer.js';
 import { checkSafety, groupIntruders, plannedDevices } from './safety.js';
 import { VFIO_MODULES } from './vfio-modules.js';
+import { haMaintenanceCheck } from './ha-maintenance.js';
 
 const MAX_EVIDENCE = 400;
 const clip = (s: string) => (s.length > MAX_EVIDENCE ? `${s.slice(0, MAX_EVIDENCE)}…` : s);
@@ -108,7 +109,8 @@ export function rebootPendingReasons(node: Node, facts: HostFacts): string[] {
   return reasons;
 }
 
-export function verifyHost(node: Node, facts: HostFacts): Check[] {
+/** `o.runId`: set by apply's own verification (see haMaintenanceCheck). */
+export function verifyHost(node: Node, facts: HostFacts, o: { readonly runId?: string } = {}): Check[] {
   const checks: Check[] = [];
   const hasDevices = node.devices.length > 0;
   const units = facts.iommu.units.join(' ');
@@ -207,5 +209,6 @@ export function verifyHost(node: Node, facts: HostFacts): Check[] {
 
   const failedLoad = facts.failedUnits.find((u) => u === 'systemd-modules-load.service' || u === 'systemd-modules-load');
   checks.push({ id: 'modules-load-ok', status: failedLoad ? 'fail' : 'pass', message: failedLoad ? 'systemd-modules-load.service failed (a listed module does not exist?)' : 'systemd-modules-load.service did not fail', evidence: `systemctl --failed: ${facts.failedUnits.join(' ') || '(none)'}` });
+  checks.push(haMaintenanceCheck(facts, node.name, o.runId));
   return checks;
 }
