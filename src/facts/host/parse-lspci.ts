@@ -36,8 +36,8 @@ function lastId(text: string): { id: string; index: number } | null {
   return found;
 }
 
-export function parseLspci(output: string): Parsed<LspciDevice[]> {
-  const errors: string[] = [];
+/** Cuts the output into device blocks (a header at column 0, its indented lines); lspci/pcilib warnings skipped. */
+function splitBlocks(output: string, errors: string[]): Block[] {
   const blocks: Block[] = [];
   for (const line of splitLines(output)) {
     if (line.trim() === '') continue;
@@ -51,68 +51,90 @@ export function parseLspci(output: string): Parsed<LspciDevice[]> {
     if (/^(?:lspci|pcilib): /.test(line)) continue;
     blocks.push({ header: line, lines: [] });
   }
+  return blocks;
+}
 
-  const devices: LspciDevice[] = [];
-  const seen = new Set<string>();
-  for (const b of blocks) {
-    const h = HEADER.exec(b.header);
-    if (!h || h[1] === undefined || h[2] === undefined || h[3] === undefined || h[4] === undefined) {
-      errors.push(`lspci: unparsable device line ${excerpt(b.header)}`);
-      continue;
-    }
-    const address = h[1].toLowerCase();
-    if (!/^[0-9a-f]{4}:/.test(address)) {
-      errors.push(`lspci: PCI domain wider than 4 digits is not supported: ${address}`);
-      continue;
-    }
-    const id = lastId(h[4]);
-    if (!id) {
-      errors.push(`lspci: no [vendor:device] id for ${address}`);
-      continue;
-    }
-    if (seen.has(address)) {
-      errors.push(`lspci: ${address} listed twice`);
-      continue;
-    }
-    seen.add(address);
-    let subsystemId: string | null = null;
-    let driver: string | null = null;
-    let modules: string[] = [];
-    let driverLines = 0;
-    for (const l of b.lines) {
-      const colon = l.indexOf(':');
-      const field = colon < 0 ? l : l.slice(0, colon);
-      const value = colon < 0 ? '' : l.slice(colon + 1).trim();
-      if (field === 'Subsystem') {
-        subsystemId = lastId(value)?.id ?? null;
-      } else if (field === 'Kernel driver in use') {
-        driverLines++;
-        if (DRIVER_NAME.test(value)) driver = value;
-        else errors.push(`lspci: ${address} has an implausible driver name ${excerpt(value)}`);
-      } else if (field === 'Kernel modules') {
-        modules = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
-        const bad = modules.filter((m) => !MODULE_NAME.test(m));
-        if (bad.length > 0) {
-          errors.push(`lspci: ${address} lists implausible module names ${excerpt(bad.join(', '))}`);
-          modules = modules.filter((m) => MODULE_NAME.test(m));
-        }
+interface Header {
+  readonly address: string;
+  readonly classCode: string;
+  readonly className: string;
+  readonly description: string;
+  readonly id: string;
+}
+
+/** `0000:01:00.0 VGA compatible controller [0300]: NVIDIA … [10de:2484] (rev a1)`, or null with the reason in errors. */
+function parseHeader(line: string, errors: string[]): Header | null {
+  const h = HEADER.exec(line);
+  if (!h || h[1] === undefined || h[2] === undefined || h[3] === undefined || h[4] === undefined) {
+    errors.push(`lspci: unparsable device line ${excerpt(line)}`);
+    return null;
+  }
+  const address = h[1].toLowerCase();
+  if (!/^[0-9a-f]{4}:/.test(address)) {
+    errors.push(`lspci: PCI domain wider than 4 digits is not supported: ${address}`);
+    return null;
+  }
+  const id = lastId(h[4]);
+  if (!id) {
+    errors.push(`lspci: no [vendor:device] id for ${address}`);
+    return null;
+  }
+  return { address, classCode: h[3].toLowerCase(), className: h[2].trim(), description: describe(h[4], id.index), id: id.id };
+}
+
+/** A block's own indented lines: subsystem id, the driver in use (one line at most), the candidate modules. */
+function parseDetails(address: string, lines: readonly string[], errors: string[]): Pick<LspciDevice, 'subsystemId' | 'driver' | 'modules'> {
+  let subsystemId: string | null = null;
+  let driver: string | null = null;
+  let modules: string[] = [];
+  let driverLines = 0;
+  for (const l of lines) {
+    const colon = l.indexOf(':');
+    const field = colon < 0 ? l : l.slice(0, colon);
+    const value = colon < 0 ? '' : l.slice(colon + 1).trim();
+    if (field === 'Subsystem') {
+      subsystemId = lastId(value)?.id ?? null;
+    } else if (field === 'Kernel driver in use') {
+      driverLines++;
+      if (DRIVER_NAME.test(value)) driver = value;
+      else errors.push(`lspci: ${address} has an implausible driver name ${excerpt(value)}`);
+    } else if (field === 'Kernel modules') {
+      modules = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
+      const bad = modules.filter((m) => !MODULE_NAME.test(m));
+      if (bad.length > 0) {
+        errors.push(`lspci: ${address} lists implausible module names ${excerpt(bad.join(', '))}`);
+        modules = modules.filter((m) => MODULE_NAME.test(m));
       }
     }
-    if (driverLines > 1) {
-      errors.push(`lspci: ${address} has ${driverLines} "Kernel driver in use" lines`);
-      driver = null;
+  }
+  if (driverLines > 1) {
+    errors.push(`lspci: ${address} has ${driverLines} "Kernel driver in use" lines`);
+    driver = null;
+  }
+  return { subsystemId, driver, modules };
+}
+
+export function parseLspci(output: string): Parsed<LspciDevice[]> {
+  const errors: string[] = [];
+  const devices: LspciDevice[] = [];
+  const seen = new Set<string>();
+  for (const b of splitBlocks(output, errors)) {
+    const h = parseHeader(b.header, errors);
+    if (!h) continue;
+    if (seen.has(h.address)) {
+      errors.push(`lspci: ${h.address} listed twice`);
+      continue;
     }
-    const classCode = h[3].toLowerCase();
+    seen.add(h.address);
+    const details = parseDetails(h.address, b.lines, errors);
     devices.push({
-      address,
-      classCode,
-      className: h[2].trim(),
-      description: describe(h[4], id.index),
-      id: id.id,
-      subsystemId,
-      driver,
-      modules,
-      isBridge: classCode.startsWith('06'),
+      address: h.address,
+      classCode: h.classCode,
+      className: h.className,
+      description: h.description,
+      id: h.id,
+      ...details,
+      isBridge: h.classCode.startsWith('06'),
     });
   }
   return { value: devices, errors };

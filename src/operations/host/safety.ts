@@ -123,87 +123,116 @@ export function checkNode(node: Node, facts: HostFacts): { refusals: Refusal[]; 
   return { refusals, frozen: frozen || refusals.length > 0, warnings, unsafeInterrupts };
 }
 
-/** Reasons one device may not be given away; `covered` = addresses of the devices still planned. */
-export function checkDevice(node: Node, device: Device, facts: HostFacts, covered: ReadonlySet<string>): { refusals: Refusal[]; warnings: Warning[]; binding: Binding | null } {
-  const subject = `device ${device.address}`;
-  const refusals: Refusal[] = [];
-  const warnings: Warning[] = [];
-  const pci = findPci(facts, device.address);
-  if (!pci) {
-    return { refusals: [{ subject, reason: 'not found in lspci on this host', fix: 'list the host\'s devices with `pve-passthrough devices` and correct the address' }], warnings, binding: null };
-  }
-  if (pci.isBridge) refusals.push({ subject, reason: `is a bridge/port (class ${pci.classCode}), not an endpoint`, fix: 'declare the endpoint behind it' });
-  if (device.id !== undefined && device.id !== pci.id) {
-    refusals.push({ subject, reason: `hardware says ${pci.id}, the inventory expects ${device.id}`, fix: 'the card moved or the address is wrong: check `pve-passthrough devices`' });
-  }
-  const fns = functionsOf(device, facts);
-  const resolved = resolveBinding(device, facts, covered);
-  const binding = isRefusal(resolved) ? null : resolved;
-  if (isRefusal(resolved)) refusals.push(resolved);
+interface Findings {
+  readonly refusals: Refusal[];
+  readonly warnings: Warning[];
+}
 
-  // Anything the host needs that would leave with this device.
+type PciFunction = HostFacts['pci'][number];
+
+/**
+ * Anything the host needs that would leave with this device: its functions,
+ * its IOMMU group, and with an ids= binding every device sharing an id. One
+ * entry per device: what the host uses it for and the first piece of evidence.
+ * The boot GPU's console need is the console decision's, not this check's.
+ */
+function hostNeedsAtRisk(device: Device, pci: PciFunction, fns: readonly PciFunction[], idsBinding: boolean, facts: HostFacts, bootGpu: PciFunction | undefined): Refusal | null {
   const atRisk = new Map<string, string>();
   for (const f of fns) atRisk.set(f.address, 'a function of the device');
   if (pci.iommuGroup !== null) {
     for (const p of facts.pci) if (p.iommuGroup === pci.iommuGroup && !atRisk.has(p.address)) atRisk.set(p.address, `in its IOMMU group ${pci.iommuGroup}`);
   }
-  if (device.bind === 'ids' || (!isRefusal(resolved) && resolved.mode === 'ids')) {
+  if (idsBinding) {
     const ids = new Set(fns.map((f) => f.id));
     for (const p of facts.pci) if (ids.has(p.id) && !atRisk.has(p.address)) atRisk.set(p.address, `shares its vendor:device id (ids= binding)`);
   }
-  // The boot GPU among the device's own functions: allowed by the console setting (console.ts).
-  const bootGpu = fns.find((f) => f.bootVga);
-  const console = bootGpu ? consoleDecision(node, bootGpu, fns, facts, covered) : null;
-  if (console?.refusal) refusals.push(console.refusal);
-  if (console?.warning) warnings.push(console.warning);
-  const consoleGiven = console !== null && console.refusal === undefined;
-
-  // One entry per device: what the host uses it for (each kind once) and the first piece of evidence.
   const needs = [...atRisk].flatMap(([addr, how]) => {
     const reasons = (facts.hostNeeds[addr] ?? []).filter((r) => !(r.kind === 'boot-console' && addr === bootGpu?.address));
     return reasons.length === 0 ? [] : [`${addr} (${how}) ${describeHostNeeds(reasons)}`];
   });
-  if (needs.length) {
-    refusals.push({ subject, reason: `the host needs it: ${needs.join('; ')}`, fix: 'pick a device the host does not depend on, or move that function (network, disk, console) elsewhere first' });
-  }
+  if (needs.length === 0) return null;
+  return { subject: `device ${device.address}`, reason: `the host needs it: ${needs.join('; ')}`, fix: 'pick a device the host does not depend on, or move that function (network, disk, console) elsewhere first' };
+}
 
+/** Other devices in the device's IOMMU group: refused (or allowed with a warning by allowAcsOverride); no group yet is a warning. */
+function checkIsolation(node: Node, device: Device, pci: PciFunction, facts: HostFacts, covered: ReadonlySet<string>, out: Findings): void {
+  const subject = `device ${device.address}`;
   const intruders = groupIntruders(device, facts, covered);
-  if (intruders.length) {
-    // A member the host needs is named with that need, and never offered to the guest.
-    const needed = intruders.filter((p) => (facts.hostNeeds[p.address] ?? []).length > 0);
-    const list = intruders.map((p) => {
-      const why = facts.hostNeeds[p.address] ?? [];
-      return `${p.address} ${p.className} (${p.driver ?? 'no driver'})${why.length ? `, which ${describeHostNeeds(why)}` : ''}`;
-    }).join(', ');
-    if (node.allowAcsOverride) {
-      warnings.push({ subject, message: `IOMMU group ${pci.iommuGroup} also holds ${list}; allowed by allowAcsOverride, and PVE binds the whole group to vfio-pci at VM start` });
-    } else {
-      refusals.push({
-        subject,
-        reason: `IOMMU group ${pci.iommuGroup} also holds ${list}; starting the VM would take those from the host`,
-        fix: needed.length
-          ? `${needed.map((p) => p.address).join(', ')} must stay with the host: put the device in a slot whose IOMMU group holds nothing the host needs (see \`pve-passthrough devices\`), or move that host function to another device first`
-          : 'use another slot, declare those devices too, or set "allowAcsOverride": true with a pcie_acs_override kernel parameter',
-      });
-    }
-  } else if (pci.iommuGroup === null) {
-    warnings.push({ subject, message: 'no IOMMU group yet (the IOMMU is not active): isolation is checked again after the reboot' });
+  if (intruders.length === 0) {
+    if (pci.iommuGroup === null) out.warnings.push({ subject, message: 'no IOMMU group yet (the IOMMU is not active): isolation is checked again after the reboot' });
+    return;
   }
+  // A member the host needs is named with that need, and never offered to the guest.
+  const needed = intruders.filter((p) => (facts.hostNeeds[p.address] ?? []).length > 0);
+  const list = intruders.map((p) => {
+    const why = facts.hostNeeds[p.address] ?? [];
+    return `${p.address} ${p.className} (${p.driver ?? 'no driver'})${why.length ? `, which ${describeHostNeeds(why)}` : ''}`;
+  }).join(', ');
+  if (node.allowAcsOverride) {
+    out.warnings.push({ subject, message: `IOMMU group ${pci.iommuGroup} also holds ${list}; allowed by allowAcsOverride, and PVE binds the whole group to vfio-pci at VM start` });
+    return;
+  }
+  out.refusals.push({
+    subject,
+    reason: `IOMMU group ${pci.iommuGroup} also holds ${list}; starting the VM would take those from the host`,
+    fix: needed.length
+      ? `${needed.map((p) => p.address).join(', ')} must stay with the host: put the device in a slot whose IOMMU group holds nothing the host needs (see \`pve-passthrough devices\`), or move that host function to another device first`
+      : 'use another slot, declare those devices too, or set "allowAcsOverride": true with a pcie_acs_override kernel parameter',
+  });
+}
 
+/** The device's own options: a blacklist that would take the boot console's driver, disableVga on a non-VGA device. */
+function checkOptions(device: Device, pci: PciFunction, facts: HostFacts, givenConsole: string | null, out: Findings): void {
+  const subject = `device ${device.address}`;
   for (const b of device.blacklist) {
     const vga = facts.pci.find((p) => p.bootVga && [p.driver, ...p.modules].some((m) => m !== null && normalizeModule(m) === normalizeModule(b)));
-    if (vga && !(consoleGiven && vga.address === bootGpu!.address)) refusals.push({ subject, reason: `blacklisting ${b} would take the driver of the boot console GPU ${vga.address}`, fix: `remove ${b} from "blacklist" (softdep is the default and is enough)` });
+    if (vga && vga.address !== givenConsole) out.refusals.push({ subject, reason: `blacklisting ${b} would take the driver of the boot console GPU ${vga.address}`, fix: `remove ${b} from "blacklist" (softdep is the default and is enough)` });
   }
-
   if (device.disableVga && pci.classCode !== '0300') {
-    refusals.push({ subject, reason: `"disableVga" applies to VGA-class devices only (class 0300; vfio-pci's disable_vga acts on nothing else), and ${device.address} is class ${pci.classCode} (${pci.className})`, fix: 'remove "disableVga" from this device (set it on the GPU\'s VGA function instead)' });
+    out.refusals.push({ subject, reason: `"disableVga" applies to VGA-class devices only (class 0300; vfio-pci's disable_vga acts on nothing else), and ${device.address} is class ${pci.classCode} (${pci.className})`, fix: 'remove "disableVga" from this device (set it on the GPU\'s VGA function instead)' });
   }
-  warnings.push(...vendorWarnings(fns));
+}
+
+/** What changes for the functions now: vendor realities, the driver vfio-pci takes them from, a foreign driver_override. */
+function functionWarnings(fns: readonly PciFunction[]): Warning[] {
+  const warnings = [...vendorWarnings(fns)];
   for (const f of fns) {
     if (f.driver && f.driver !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `in use by ${f.driver} now; vfio-pci takes it at the next boot` });
     if (f.driverOverride && f.driverOverride !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `driver_override is ${f.driverOverride}` });
   }
-  return { refusals, warnings, binding };
+  return warnings;
+}
+
+/** Reasons one device may not be given away; `covered` = addresses of the devices still planned. */
+export function checkDevice(node: Node, device: Device, facts: HostFacts, covered: ReadonlySet<string>): { refusals: Refusal[]; warnings: Warning[]; binding: Binding | null } {
+  const subject = `device ${device.address}`;
+  const out: Findings = { refusals: [], warnings: [] };
+  const pci = findPci(facts, device.address);
+  if (!pci) {
+    return { refusals: [{ subject, reason: 'not found in lspci on this host', fix: 'list the host\'s devices with `pve-passthrough devices` and correct the address' }], warnings: [], binding: null };
+  }
+  if (pci.isBridge) out.refusals.push({ subject, reason: `is a bridge/port (class ${pci.classCode}), not an endpoint`, fix: 'declare the endpoint behind it' });
+  if (device.id !== undefined && device.id !== pci.id) {
+    out.refusals.push({ subject, reason: `hardware says ${pci.id}, the inventory expects ${device.id}`, fix: 'the card moved or the address is wrong: check `pve-passthrough devices`' });
+  }
+  const fns = functionsOf(device, facts);
+  const resolved = resolveBinding(device, facts, covered);
+  const binding = isRefusal(resolved) ? null : resolved;
+  if (isRefusal(resolved)) out.refusals.push(resolved);
+
+  // The boot GPU among the device's own functions: allowed by the console setting (console.ts).
+  const bootGpu = fns.find((f) => f.bootVga);
+  const console = bootGpu ? consoleDecision(node, bootGpu, fns, facts, covered) : null;
+  if (console?.refusal) out.refusals.push(console.refusal);
+  if (console?.warning) out.warnings.push(console.warning);
+  const givenConsole = console !== null && console.refusal === undefined ? bootGpu!.address : null;
+
+  const needs = hostNeedsAtRisk(device, pci, fns, device.bind === 'ids' || binding?.mode === 'ids', facts, bootGpu);
+  if (needs) out.refusals.push(needs);
+  checkIsolation(node, device, pci, facts, covered, out);
+  checkOptions(device, pci, facts, givenConsole, out);
+  out.warnings.push(...functionWarnings(fns));
+  return { ...out, binding };
 }
 
 /**
