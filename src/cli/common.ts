@@ -32,6 +32,8 @@ export interface GlobalFlags {
   kernelParam?: string[];
   iommuPt?: boolean;
   xVga?: boolean;
+  /** With --host: the flags are the whole declaration (else flags mode only adds). */
+  exact?: boolean;
   profile?: string;
   cluster?: string[];
   node?: string[];
@@ -78,6 +80,7 @@ export async function resolveInventory(f: GlobalFlags): Promise<Inventory> {
       ...(f.kernelParam ? { kernelParams: f.kernelParam } : {}),
       ...(f.iommuPt ? { iommuPassthrough: true } : {}),
       ...(f.xVga ? { xVga: true } : {}),
+      ...(f.exact ? { exact: true } : {}),
       profile,
     });
   }

@@ -35,6 +35,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       'pve-passthrough plan -i inventory.yaml --node pve1 --out plan.json',
       'pve-passthrough plan --host root@pve1 --device 0000:01:00.0',
       'pve-passthrough plan --host root@pve1 --identity ~/.ssh/lab_ed25519 --device 01:00.0 --iommu-pt --kernel-param initcall_blacklist=sysfb_init',
+      'pve-passthrough plan --host root@pve1 --device 01:00.0 --exact   # the flags are the whole declaration: what they leave out is removed',
       'pve-passthrough plan -i inventory.json --detailed-exitcode || echo "changes pending (2) or error (1)"',
     ],
     exitCodes: ['0  planned (with --detailed-exitcode: nothing to do)', '1  could not plan (bad input, a selection that matches nothing, unreachable, refused credentials)', '2  only with --detailed-exitcode: changes or refusals pending'],

@@ -32,6 +32,7 @@ const OPTIONS = {
   kernelParam: () => new Option('--kernel-param <param>', 'with --host: a kernel parameter to add, e.g. initcall_blacklist=sysfb_init (repeatable; not split at commas: video=efifb:off,vesafb:off is one)').argParser((v: string, prev: string[] = []) => [...prev, v]),
   iommuPt: () => new Option('--iommu-pt', 'with --host: add iommu=pt to the kernel command line'),
   xVga: () => new Option('--x-vga', 'with --host --vm: give the devices as the VM\'s primary GPU (hostpci x-vga=1)'),
+  exact: () => new Option('--exact', 'with --host: the flags are the whole declaration, so what they do not name is removed (kernel parameters, iommu=pt, other bound devices, hostpci options such as x-vga; the machine may change to q35); without it flags mode only adds'),
   nodeName: () => new Option('--node-name <name>', 'with --host: the PVE node name, when it differs from the host name'),
   profile: () => new Option('--profile <name>', 'with --host: a stored connection profile (see `profile add`)'),
   concurrency: () => new Option('--concurrency <n>', 'nodes worked on at once (default 16)'),
@@ -46,7 +47,7 @@ type SharedOption = keyof typeof OPTIONS;
 
 const REACH: SharedOption[] = ['inventory', 'host', 'api', 'nodeName', 'profile', 'identity', 'sshConfig', 'acceptNewHostKeys'];
 /** What --host declares beyond devices and VMs (commands that compare against a declaration). */
-const DECLARE: SharedOption[] = ['kernelParam', 'iommuPt', 'xVga'];
+const DECLARE: SharedOption[] = ['kernelParam', 'iommuPt', 'xVga', 'exact'];
 const OUT: SharedOption[] = ['json', 'verbose', 'quiet', 'pollMs'];
 /** Which shared options each command takes (rollback acts on one node: no --tag, --vm or --device). */
 const SHARED: Readonly<Record<string, readonly SharedOption[]>> = {

@@ -133,6 +133,7 @@ export function planFromFacts(ctx: Pick<EngineContext, 'rebootOverride'> & Parti
     warnings,
     // Kept under "never" too: apply reports those nodes as waiting for the reboot the user keeps.
     rebootReasons: reasons,
+    ...(r.kept ? { kept: r.kept } : {}),
   };
 }
 

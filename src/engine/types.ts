@@ -20,6 +20,8 @@ export interface NodePlan {
   readonly warnings: readonly Warning[];
   /** Empty = no reboot needed. */
   readonly rebootReasons: readonly string[];
+  /** With `exact: false` (--host flags without --exact): what the declaration leaves out and the host keeps. */
+  readonly kept?: readonly string[];
   /** Set when facts could not be gathered: the node is not planned. */
   readonly error?: ErrorInfo;
 }

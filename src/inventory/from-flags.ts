@@ -2,7 +2,9 @@
  * The single-node fix from a laptop: an inventory built from flags and a
  * stored profile, validated by the same schema as a file.
  *   --host root@pve1[:22] --api https://pve1:8006 --device 0000:01:00.0 --vm 100 --profile lab
- *   [--identity FILE] [--kernel-param P]... [--iommu-pt] [--x-vga]
+ *   [--identity FILE] [--kernel-param P]... [--iommu-pt] [--x-vga] [--exact]
+ * Flags mode only adds (exact: false on the node and VMs, resolved against the
+ * host's and VM's current state by the planners) unless --exact.
  */
 import { InputError } from '../errors.js';
 import type { Profile } from './profiles.js';
@@ -19,6 +21,11 @@ export interface FlagInventory {
   readonly iommuPassthrough?: boolean;
   /** --x-vga: the VMs get the devices as their primary GPU (hostpci x-vga=1). */
   readonly xVga?: boolean;
+  /**
+   * --exact: the flags are the whole declaration (what they leave out is removed).
+   * Without it the node and VMs are declared with exact: false: flags mode only adds.
+   */
+  readonly exact?: boolean;
   /** --identity: the SSH private key; wins over the profile's. */
   readonly identityFile?: string;
   readonly profile?: Profile;
@@ -48,6 +55,7 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
   const nodeName = f.nodeName ?? host.split('.')[0]!;
   const apiUrl = f.api ?? p.api;
   const devices = f.devices.map(fullPciAddress);
+  const exact = f.exact === true;
   if (f.vms.length > 0 && !apiUrl) throw new InputError('--vm needs the cluster API', [], { fix: 'add --api https://<node>:8006 or a profile with "api"' });
   const raw = {
     version: 1,
@@ -81,12 +89,15 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
             devices: devices.map((address) => ({ address })),
             kernelParams: f.kernelParams ?? [],
             iommuPassthrough: f.iommuPassthrough ?? false,
+            exact,
           },
         ],
         vms: f.vms.map((vmid) => ({
           vmid,
           node: nodeName,
-          hostpci: devices.map((address) => ({ host: address.replace(/\.[0-7]$/, ''), pcie: true, ...(f.xVga ? { 'x-vga': true } : {}) })),
+          // Only --exact says pcie=1 itself; otherwise a new entry gets it when the VM is q35 (operations/vm/keep-current.ts).
+          hostpci: devices.map((address) => ({ host: address.replace(/\.[0-7]$/, ''), ...(exact ? { pcie: true } : {}), ...(f.xVga ? { 'x-vga': true } : {}) })),
+          exact,
         })),
       },
     ],

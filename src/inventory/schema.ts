@@ -122,6 +122,9 @@ export const Node = z.strictObject({
   iommuPassthrough: z.boolean().default(false).describe("Add iommu=pt to the kernel command line. Default: the cluster's defaults.iommuPassthrough, else false."),
   allowAcsOverride: z.boolean().default(false).describe('Explicit, logged opt-in for boards with badly grouped devices (pcie_acs_override).'),
   allowUnsafeInterrupts: z.boolean().default(false).describe('Explicit, logged opt-in when interrupt remapping is missing (vfio_iommu_type1 allow_unsafe_interrupts).'),
+  exact: z.boolean().default(true).describe(
+    'true: this declaration is the whole host-level state (what it leaves out is removed from what the tool owns). false: it only adds; what it does not name is kept as the host has it now (kernel parameters and iommu=pt in the tool\'s files, other devices the tool binds, their options). --host flags set false unless --exact.',
+  ),
   console: z.enum(['keep', 'headless']).default('keep').describe(
     'The boot GPU (boot_vga = 1). "keep": it may go to a VM only when the host has another display device (warned; the plan adds the token that frees the firmware framebuffer, initcall_blacklist=sysfb_init on kernels >= 5.15); with no other display device it is refused. "headless": it may go to a VM and the host console goes dark after early boot (manage the host over SSH or the API).',
   ),
@@ -165,6 +168,9 @@ export const Vm = z.strictObject({
   node: z.string().regex(NODE_NAME).describe('The node the VM lives on (a node of this cluster).'),
   machine: z.string().regex(/^(?:pc|q35|pc-(?:i440fx-)?\d+(?:\.\d+)+(?:\+pve\d+)?|pc-q35-\d+(?:\.\d+)+(?:\+pve\d+)?)(?:\.pxe)?(?:,viommu=(?:intel|virtio))?$/, { message: 'expected a machine type such as "q35" or "pc-q35-9.2+pve1"' }).optional().describe('Desired machine type, e.g. "q35" or "pc-q35-9.2+pve1". Default: q35 when any entry has pcie (a pc-i440fx-X pin becomes pc-q35-X), else left as is.'),
   hostpci: z.array(HostpciEntry).max(16, { message: 'a VM can have at most 16 hostpci entries (hostpci0..hostpci15)' }).default([]).describe('The hostpci entries the VM should have (at most 16).'),
+  exact: z.boolean().default(true).describe(
+    'true: each hostpci entry is exactly as declared. false: options an entry leaves unset keep the value the VM has now (x-vga, rombar, romfile, pcie…), a new entry gets pcie=1 only on a q35 VM, and the machine type is kept unless "machine" is set. --host flags set false unless --exact.',
+  ),
   manageAllHostpci: z.boolean().default(false).describe('true: hostpci entries not declared here are removed from the VM.'),
   whenRunning: z.enum(['pending', 'restart']).default('pending').describe('A running VM: "pending" leaves the change pending (verify reports it); "restart" shuts it down, applies and starts it.'),
   allowStop: z.boolean().default(false).describe('With "restart": stop the VM hard when it does not shut down within shutdownTimeoutSeconds.'),

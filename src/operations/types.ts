@@ -64,4 +64,6 @@ export interface HostPlanResult {
   readonly warnings: readonly Warning[];
   /** Why the node must reboot for the change to take effect; empty = no reboot. */
   readonly rebootReasons: readonly string[];
+  /** With `exact: false`: what the host has that the declaration leaves out, kept (keep-current.ts). */
+  readonly kept?: readonly string[];
 }

@@ -18,7 +18,18 @@ describe('inventoryFromFlags', () => {
     expect(node.kernelParams).toEqual(['video=efifb:off,vesafb:off']);
     expect(node.iommuPassthrough).toBe(true);
     expect(node.ssh.identityFile).toBe('/keys/lab');
-    expect(inv.clusters[0]!.vms[0]!.hostpci).toEqual([expect.objectContaining({ host: '0000:01:00', pcie: true, 'x-vga': true })]);
+    expect(inv.clusters[0]!.vms[0]!.hostpci).toEqual([expect.objectContaining({ host: '0000:01:00', 'x-vga': true })]);
+  });
+
+  it('marks the node and VMs exact: false (only adds) unless --exact; only --exact declares pcie=1 itself', () => {
+    const keep = inventoryFromFlags({ host: 'root@pve1', api: 'https://pve1:8006', devices: ['01:00.0'], vms: [100] }).clusters[0]!;
+    expect(keep.nodes[0]!.exact).toBe(false);
+    expect(keep.vms[0]!.exact).toBe(false);
+    expect(keep.vms[0]!.hostpci[0]!.pcie).toBeUndefined();
+    const exact = inventoryFromFlags({ host: 'root@pve1', api: 'https://pve1:8006', devices: ['01:00.0'], vms: [100], exact: true }).clusters[0]!;
+    expect(exact.nodes[0]!.exact).toBe(true);
+    expect(exact.vms[0]!.exact).toBe(true);
+    expect(exact.vms[0]!.hostpci[0]!.pcie).toBe(true);
   });
 
   it('does not name a node after the first part of an IP address', () => {

@@ -52,6 +52,7 @@ function renderNode(n: NodePlan, s: Style): string[] {
   if (n.steps.length > 0 && !n.steps.some((st) => st.kind === 'reboot')) out.push(s.dim('    no reboot needed'));
   for (const r of n.refused) out.push(s.yellow(`    refused: ${r.subject}: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}`));
   for (const w of n.warnings) out.push(s.yellow(`    warning: ${w.subject}: ${w.message}`));
+  for (const k of n.kept ?? []) out.push(s.dim(`    kept: ${k}`));
   return out;
 }
 
@@ -96,5 +97,6 @@ function renderVm(v: VmPlan, s: Style): string[] {
   for (const key of v.delete) out.push(s.red(`    - ${key}${v.before[key] !== undefined ? `: ${v.before[key]}` : ''}`));
   for (const r of v.refused) out.push(s.yellow(`    refused: ${r.subject}: ${r.reason}${r.fix ? ` — fix: ${r.fix}` : ''}`));
   for (const w of v.warnings) out.push(s.yellow(`    warning: ${w.message}`));
+  for (const k of v.kept ?? []) out.push(s.dim(`    kept: ${k}`));
   return out;
 }

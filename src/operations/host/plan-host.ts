@@ -29,6 +29,7 @@ import type { FileChange } from './file-change.js';
 import { adoptModprobe } from './modprobe-adopt.js';
 import { applyFileSteps, fileSteps } from './file-steps.js';
 import { cmdlineRebootReasons, configuredCmdline, ownedCmdlineTokens, planKernelCmdline, renderLedger } from './kernel-cmdline.js';
+import { keepCurrentHost } from './keep-current.js';
 import { planLiveBind } from './live-bind.js';
 import { sealSteps, unsealOwnedFiles } from './owned-seal.js';
 import { MODPROBE_D, MODPROBE_FILE } from './paths.js';
@@ -84,10 +85,17 @@ function unresolvedDevices(node: Node, facts: HostFacts): Refusal[] {
   ];
 }
 
-export function planHost(node: Node, rawFacts: HostFacts, opts: PlanHostOptions = {}): HostPlanResult {
+export function planHost(declared: Node, rawFacts: HostFacts, opts: PlanHostOptions = {}): HostPlanResult {
   const { facts, states: seals } = unsealOwnedFiles(rawFacts);
-  const unresolved = unresolvedDevices(node, facts);
+  const unresolved = unresolvedDevices(declared, facts);
   if (unresolved.length) return { steps: [], refused: unresolved, warnings: [], rebootReasons: [] };
+  // exact: false (flags mode) only adds: what the declaration leaves out is resolved to what the host has now.
+  const { node, kept } = keepCurrentHost(declared, facts);
+  const result = planResolved(node, facts, rawFacts, seals, opts);
+  return kept.length ? { ...result, kept } : result;
+}
+
+function planResolved(node: Node, facts: HostFacts, rawFacts: HostFacts, seals: ReturnType<typeof unsealOwnedFiles>['states'], opts: PlanHostOptions): HostPlanResult {
   const safety = checkSafety(node, facts);
   if (safety.frozen) {
     return { steps: [], refused: [...safety.nodeRefusals], warnings: dedupeWarnings(safety.warnings), rebootReasons: [] };

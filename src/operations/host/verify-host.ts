@@ -28,6 +28,7 @@ import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './drive
 import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
 import { installOf, modprobeConfigFrom, moduleParam, normalizeModule, vfioPciIds } from '../../facts/host/modprobe-d.js';
 import { modulesToLoadFrom } from '../../facts/host/modules-load-d.js';
+import { keepCurrentHost } from './keep-current.js';
 import { planHost } from './plan-host.js';
 import { claimsOn, framebufferToken, isDisplay } from './framebuffer.js';
 import { checkSafety, groupIntruders, plannedDevices } from './safety.js';
@@ -110,7 +111,9 @@ export function rebootPendingReasons(node: Node, facts: HostFacts): string[] {
 }
 
 /** `o.runId`: set by apply's own verification (see haMaintenanceCheck). */
-export function verifyHost(node: Node, facts: HostFacts, o: { readonly runId?: string } = {}): Check[] {
+export function verifyHost(declared: Node, facts: HostFacts, o: { readonly runId?: string } = {}): Check[] {
+  // The same resolution as planHost: with exact: false, what the host keeps is checked too.
+  const node = keepCurrentHost(declared, facts).node;
   const checks: Check[] = [];
   const hasDevices = node.devices.length > 0;
   const units = facts.iommu.units.join(' ');

@@ -9,20 +9,14 @@ import {
   HOSTPCI_KEYS, MAX_HOSTPCI, hostIdsOverlap, hostpciEqual, hostpciIndex, parseHostpci, serialiseHostpci, type Hostpci,
 } from '../../formats/hostpci.js';
 import { i440fxToQ35, isQ35, machineEqual, machineKind, parseMachine, serialiseMachine, type Machine } from '../../formats/machine.js';
-import type { HostpciEntry, Vm } from '../../inventory/schema.js';
+import type { Vm } from '../../inventory/schema.js';
+import { keepCurrentHostpci } from './keep-current.js';
 import type { Refusal, Warning } from '../types.js';
 import { hostSafetyRefusals } from './host-safety.js';
 import { rootRuleRefusals } from './root-rule.js';
 import type { MappingNodes, OtherAssignment, VmChange, VmCurrent, VmPlan, VmPlanContext } from './types.js';
 
-/** The inventory entry as a hostpci value (the inventory's host is a single id). */
-export function entryToHostpci(e: HostpciEntry): Hostpci {
-  const { host, ...rest } = e;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rest)) if (v !== undefined) out[k] = v;
-  if (host !== undefined) out.host = [host];
-  return out as Hostpci;
-}
+export { entryToHostpci } from './entry.js';
 
 function tryParse(value: string): Hostpci | undefined {
   try {
@@ -150,7 +144,8 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
   const set: Record<string, string> = {};
   const del: string[] = [];
   const cfg = current.config;
-  const wanted = desired.hostpci.map(entryToHostpci);
+  // exact: false (flags mode) only adds: options the declaration leaves unset keep the VM's values.
+  const { wanted, kept } = keepCurrentHostpci(desired, cfg, (a, b) => sameDevice(a, b, desired.node, ctx.mappings));
 
   // --- hostpci entries -------------------------------------------------------
   const existing = new Map<number, { value: string; parsed: Hostpci | undefined }>();
@@ -243,7 +238,11 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
 
   // --- machine and guest-side checks -------------------------------------------
   const wantsPcie = wanted.some((w) => w.pcie === true);
-  const m = desiredMachine(desired, cfg.machine, wantsPcie, { node: desired.node, ...(cfg.ostype !== undefined ? { ostype: cfg.ostype } : {}), ...(ctx.machines ? { machines: ctx.machines } : {}) });
+  const m0 = desiredMachine(desired, cfg.machine, wantsPcie, { node: desired.node, ...(cfg.ostype !== undefined ? { ostype: cfg.ostype } : {}), ...(ctx.machines ? { machines: ctx.machines } : {}) });
+  // Only adds: the machine type is kept unless declared, so an entry asking for pcie=1 on an i440fx VM cannot be had.
+  const m = !desired.exact && desired.machine === undefined && m0.value !== undefined
+    ? { refusal: `pcie=1 needs a q35 machine and this VM's machine (${cfg.machine ?? 'pc'}) is kept: "machine" is not declared` }
+    : m0;
   if (m.refusal) refused.push({ subject, reason: m.refusal });
   if (m.value !== undefined) set.machine = m.value;
   if (m.warning) warnings.push({ subject, message: m.warning });
@@ -288,6 +287,7 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
     before: cfg,
     warnings,
     refused,
+    ...(kept.length ? { kept } : {}),
   };
 }
 

@@ -74,4 +74,6 @@ export interface VmPlan {
   readonly before: Readonly<Record<string, string>>;
   readonly warnings: readonly Warning[];
   readonly refused: readonly Refusal[];
+  /** With `exact: false`: what the VM has that the declaration leaves out, kept (keep-current.ts). */
+  readonly kept?: readonly string[];
 }

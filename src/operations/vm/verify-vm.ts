@@ -7,7 +7,8 @@ import { isQ35, parseMachine } from '../../formats/machine.js';
 import type { Vm } from '../../inventory/schema.js';
 import type { Check } from '../types.js';
 import type { MappingAction } from './mapping-plan.js';
-import { entryToHostpci } from './plan-vm.js';
+import { entryToHostpci } from './entry.js';
+import { keepCurrentHostpci } from './keep-current.js';
 import type { PendingItem } from './types.js';
 
 export interface VmObserved {
@@ -30,7 +31,9 @@ function same(a: string, b: string): boolean {
 export function verifyVm(desired: Vm, observed: VmObserved): Check[] {
   const checks: Check[] = [];
   const cfg = observed.config;
-  const wantsPcie = desired.hostpci.some((e) => e.pcie === true);
+  // The planner's entries: with exact: false, options left unset are the VM's own.
+  const { wanted } = keepCurrentHostpci(desired, cfg);
+  const wantsPcie = wanted.some((e) => e.pcie === true);
   const evidence = `machine: ${cfg.machine ?? '(unset = pc)'}${observed.runningMachine ? `; running: ${observed.runningMachine}` : ''}`;
   if (desired.machine !== undefined) {
     const want = parseMachine(desired.machine);
@@ -45,8 +48,8 @@ export function verifyVm(desired: Vm, observed: VmObserved): Check[] {
     checks.push({ id: 'vm-machine', status: 'na', message: 'no machine type declared' });
   }
 
-  desired.hostpci.forEach((e, n) => {
-    const want = serialiseHostpci(entryToHostpci(e));
+  wanted.forEach((e, n) => {
+    const want = serialiseHostpci(e);
     const key = HOSTPCI_KEYS.find((k) => cfg[k] !== undefined && same(cfg[k] as string, want));
     checks.push(key
       ? { id: `vm-hostpci:${n}`, status: 'pass', message: `${key} passes ${want}`, evidence: `${key}: ${cfg[key]}` }
