@@ -1,64 +1,15 @@
 /**
  * Safety arithmetic for rolling reboots: how many nodes of one cluster may be
- * down at once without losing quorum. Pure.
+ * down at once without losing quorum. Pure; quorum itself is a fact
+ * (src/facts/cluster/quorum.ts).
  */
 
-export interface QuorumInfo {
-  /** A single node that is not part of a cluster. */
-  readonly standalone: boolean;
-  readonly quorate: boolean;
-  /** Votes present now (online nodes, 1 each unless pvecm says otherwise). */
-  readonly totalVotes: number;
-  /** Votes needed for quorum. */
-  readonly quorumVotes: number;
-  readonly expectedVotes: number;
-}
+import type { QuorumInfo } from '../facts/cluster/quorum.js';
 
 export interface RebootBudget {
   /** Nodes that may be rebooting at the same time (0 = none). */
   readonly allowed: number;
   readonly reason: string;
-}
-
-export interface ClusterStatusItem {
-  readonly type: string;
-  readonly name?: string;
-  readonly quorate?: number | boolean;
-  readonly nodes?: number;
-  readonly online?: number | boolean;
-}
-
-/** From GET /cluster/status: one vote per node (the API does not show QDevice votes). */
-export function quorumFromApi(items: readonly ClusterStatusItem[]): QuorumInfo {
-  const cluster = items.find((i) => i.type === 'cluster');
-  const nodes = items.filter((i) => i.type === 'node');
-  if (!cluster) return { standalone: true, quorate: true, totalVotes: 1, quorumVotes: 1, expectedVotes: 1 };
-  const expected = cluster.nodes ?? nodes.length;
-  const online = nodes.filter((n) => n.online === 1 || n.online === true).length;
-  return {
-    standalone: false,
-    quorate: cluster.quorate === 1 || cluster.quorate === true,
-    totalVotes: online,
-    quorumVotes: Math.floor(expected / 2) + 1,
-    expectedVotes: expected,
-  };
-}
-
-/** From `pvecm status` text; a non-clustered node's error message means standalone. */
-export function quorumFromPvecm(text: string, rc: number): QuorumInfo | null {
-  if (/does not exist - is this node part of a cluster\?/.test(text)) {
-    return { standalone: true, quorate: true, totalVotes: 1, quorumVotes: 1, expectedVotes: 1 };
-  }
-  if (rc !== 0) return null;
-  const num = (label: string): number | null => {
-    const m = new RegExp(`^${label}:\\s+(\\d+)`, 'm').exec(text);
-    return m ? Number(m[1]) : null;
-  };
-  const total = num('Total votes');
-  const quorum = num('Quorum');
-  const expected = num('Expected votes');
-  if (total === null || quorum === null || expected === null) return null;
-  return { standalone: false, quorate: /^Quorate:\s+Yes/m.test(text), totalVotes: total, quorumVotes: quorum, expectedVotes: expected };
 }
 
 export function rebootBudget(

@@ -9,11 +9,13 @@
 import type { Cluster, Node } from '../inventory/schema.js';
 import { createHash } from 'node:crypto';
 import { ApiError, SafetyError, SshError } from '../errors.js';
+import { anyHaStarted, haSid, readStartedHaOn } from '../facts/cluster/ha-resources.js';
+import { onlineNodes, quorumFromApi, readPvecmQuorum, type QuorumInfo } from '../facts/cluster/quorum.js';
 import { HA_MAINTENANCE_FILE } from '../facts/host/script.js';
 import { haMaintenanceMarker } from '../operations/host/ha-maintenance.js';
-import { atomicWrite, batch, cmd, haMaintenance, parseBatch, removeFile, render, type Script } from '../transport/shell.js';
+import { atomicWrite, cmd, haMaintenance, removeFile, render, type Script } from '../transport/shell.js';
 import { run } from './host-apply.js';
-import { quorumFromApi, quorumFromPvecm, slotsFree, type QuorumInfo, type RebootBudget } from './quorum.js';
+import { slotsFree, type RebootBudget } from './quorum.js';
 import type { EngineContext } from './context.js';
 import { guests } from './plan-vms.js';
 import { ErrorCode } from '../error-codes.js';
@@ -120,8 +122,8 @@ export class RebootGate {
     if (api) {
       // Both are safety inputs: an unreadable HA list is an error, never "no HA".
       const [status, ha] = await Promise.all([api.clusterStatus(), api.haResources()]);
-      const haActive = ha.some((r) => r.state === undefined || r.state === 'started');
-      const online = new Set(status.flatMap((s) => (s.type === 'node' && s.online ? [s.name] : [])));
+      const haActive = anyHaStarted(ha);
+      const online = new Set(onlineNodes(status));
       const fromApi = quorumFromApi(status);
       // The API counts one vote per node and cannot see a QDevice; when that leaves no spare
       // vote, ask corosync itself. Only a clustered answer may loosen the API's view.
@@ -136,18 +138,9 @@ export class RebootGate {
     return { quorum: q, haActive: false, online: null };
   }
 
-  /** Quorum from corosync on the node; no /etc/pve/corosync.conf (plain Debian, a lone PVE node) = standalone. */
+  /** Quorum from corosync on the node (the fact src/facts/cluster/quorum.ts). */
   private async pvecm(node: Node): Promise<QuorumInfo | null> {
-    const host = await this.ctx.conn.logged(this.cluster, node);
-    const nonce = this.ctx.nonce();
-    const r = parseBatch((await host.exec(batch([
-      { key: 'corosync', cmd: cmd(['test', '-e', '/etc/pve/corosync.conf']) },
-      { key: 'pvecm', cmd: cmd(['pvecm', 'status']) },
-    ], nonce))).stdout, nonce);
-    const corosync = r.get('corosync');
-    if (corosync && corosync.rc === 1) return { standalone: true, quorate: true, totalVotes: 1, quorumVotes: 1, expectedVotes: 1 };
-    const pvecm = r.get('pvecm');
-    return pvecm ? quorumFromPvecm(pvecm.output, pvecm.rc) : null;
+    return readPvecmQuorum(await this.ctx.conn.logged(this.cluster, node), this.ctx.nonce());
   }
 
 
@@ -178,9 +171,7 @@ export class RebootGate {
   async haResourcesOn(node: Node): Promise<string[]> {
     const api = await this.ctx.conn.api(this.cluster);
     if (!api) return [];
-    const [ha, all] = await Promise.all([api.haResources(), guests(api)]);
-    const where = new Map(all.map((g) => [haSid(g), g.node]));
-    return ha.flatMap((h) => ((h.state === undefined || h.state === 'started') && where.get(h.sid) === node.name ? [h.sid] : []));
+    return readStartedHaOn(api, node.name);
   }
 
   /**
@@ -337,8 +328,4 @@ export class RebootGate {
       await new Promise((r) => setTimeout(r, Math.min(this.ctx.pollMs, 2000)));
     }
   }
-}
-
-function haSid(g: { type?: string; vmid: number }): string {
-  return `${g.type === 'lxc' ? 'ct' : 'vm'}:${g.vmid}`;
 }

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { quorumFromApi, quorumFromPvecm, rebootBudget, slotsFree } from '../../src/engine/quorum.js';
+import { quorumFromApi } from '../../src/facts/cluster/quorum.js';
+import { rebootBudget, slotsFree } from '../../src/engine/quorum.js';
+import type { ClusterStatusItem } from '../../src/transport/pve/types.js';
 
 const policy = { maxUnavailable: 1, allowQuorumLoss: false };
-const status = (n: number, online: number, quorate = true) => [
-  { type: 'cluster', name: 'c', nodes: n, quorate: quorate ? 1 : 0 },
-  ...Array.from({ length: n }, (_, i) => ({ type: 'node', name: `pve${i + 1}`, online: i < online ? 1 : 0 })),
+const status = (n: number, online: number, quorate = true): ClusterStatusItem[] => [
+  { type: 'cluster', name: 'c', nodes: n, quorate },
+  ...Array.from({ length: n }, (_, i) => ({ type: 'node' as const, name: `pve${i + 1}`, online: i < online })),
 ];
 
 describe('rebootBudget', () => {
@@ -26,26 +28,10 @@ describe('rebootBudget', () => {
     expect(rebootBudget(q, { ...policy, allowQuorumLoss: true }, true).allowed).toBe(0);
   });
   it('standalone node: allowed', () => {
-    expect(rebootBudget(quorumFromApi([{ type: 'node', name: 'pve1', online: 1 }]), policy, false).allowed).toBe(1);
+    expect(rebootBudget(quorumFromApi([{ type: 'node', name: 'pve1', online: true }]), policy, false).allowed).toBe(1);
   });
   it('not quorate: none', () => {
     expect(rebootBudget(quorumFromApi(status(3, 3, false)), policy, false).allowed).toBe(0);
-  });
-});
-
-describe('quorumFromPvecm', () => {
-  it('parses pvecm status with a QDevice vote', () => {
-    const text = 'Votequorum information\n----------------------\nExpected votes:   3\nHighest expected: 3\nTotal votes:      3\nQuorum:           2\nFlags:            Quorate Qdevice\n';
-    const q = quorumFromPvecm(`Quorate:          Yes\n${text}`, 0);
-    expect(q).toMatchObject({ standalone: false, quorate: true, totalVotes: 3, quorumVotes: 2 });
-    expect(rebootBudget(q!, policy, false).allowed).toBe(1);
-  });
-  it('treats the not-a-cluster error as standalone', () => {
-    const q = quorumFromPvecm("Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n", 2);
-    expect(q?.standalone).toBe(true);
-  });
-  it('returns null on garbage', () => {
-    expect(quorumFromPvecm('garbage', 0)).toBeNull();
   });
 });
 
@@ -75,7 +61,7 @@ describe('slotsFree (the gate: held slots count as unavailable)', () => {
     expect(slotsFree(q, { ...loose, allowQuorumLoss: true }, false, 1, 1).allowed).toBe(0);
   });
   it('standalone: one at a time', () => {
-    const q = quorumFromApi([{ type: 'node', name: 'pve1', online: 1 }]);
+    const q = quorumFromApi([{ type: 'node', name: 'pve1', online: true }]);
     expect(slotsFree(q, loose, false, 0, 0).allowed).toBe(1);
     expect(slotsFree(q, loose, false, 1, 1).allowed).toBe(0);
   });
