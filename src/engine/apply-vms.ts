@@ -9,7 +9,8 @@ import { applyVmPlan } from '../operations/vm/apply-vm.js';
 import { planVm } from '../operations/vm/plan-vm.js';
 import type { EngineContext } from './context.js';
 import { errorInfo } from './errors.js';
-import { planMappingActions, readVmCurrent } from './plan-vms.js';
+import { readVmCurrent } from '../facts/vm/vm-config.js';
+import { planMappingActions } from './plan-vms.js';
 import type { ApplyReport, ApplyVmResult, ClusterPlan, VmPlan } from './types.js';
 
 type MappingResult = ApplyReport['mappings'][number];

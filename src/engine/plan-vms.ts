@@ -1,13 +1,13 @@
 /**
  * The API side of plan and verify for one cluster: read each declared VM
- * (config with pending merged, pending list, status), the other VMs' hostpci
+ * (the VM facts, src/facts/vm/vm-config.ts), the other VMs' hostpci
  * entries on the same nodes (a device may already be taken), and the PCI
- * mappings with the hardware they point at. Reads only.
+ * mappings with the hardware they point at, then plan or verify them. Reads only.
  */
 import PQueue from 'p-queue';
 import { checkedStatus } from './check-status.js';
 import type { Cluster } from '../inventory/schema.js';
-import { isHostpciKey } from '../formats/hostpci.js';
+import { hostpciOf, readVmCurrent, readVmObserved } from '../facts/vm/vm-config.js';
 import { parseMapEntry } from '../formats/mapping.js';
 import { planMappings, type ExistingMapping, type HardwareDevice, type MappingAction } from '../operations/vm/mapping-plan.js';
 import { planVm } from '../operations/vm/plan-vm.js';
@@ -31,23 +31,13 @@ export async function guests(api: PveClient): Promise<GuestResource[]> {
 
 const API_CONCURRENCY = 8;
 
-/** Config (pending merged), pending list and power state; `knownStatus` from /cluster/resources saves a request. */
-export async function readVmCurrent(api: PveClient, node: string, vmid: number, knownStatus?: string): Promise<VmCurrent> {
-  const [cfg, pending, status] = await Promise.all([
-    api.vmConfig(node, vmid),
-    api.vmPending(node, vmid),
-    knownStatus !== undefined ? Promise.resolve(knownStatus) : api.vmStatus(node, vmid).then((s) => s.status),
-  ]);
-  return { config: cfg.config, digest: cfg.digest, pending, status: status === 'running' ? 'running' : 'stopped' };
-}
-
 /** hostpci entries of every other VM on the given nodes. */
 async function otherAssignments(api: PveClient, all: readonly GuestResource[], nodes: ReadonlySet<string>, declared: ReadonlySet<number>): Promise<OtherAssignment[]> {
   const q = new PQueue({ concurrency: API_CONCURRENCY });
   const others = all.filter((g) => g.type === 'qemu' && nodes.has(g.node) && !declared.has(g.vmid));
   const lists = await Promise.all(others.map((g) => q.add(async () => {
     const { config } = await api.vmConfig(g.node, g.vmid);
-    return Object.entries(config).filter(([k]) => isHostpciKey(k)).map(([key, value]) => ({ vmid: g.vmid, node: g.node, key, value: String(value) }));
+    return hostpciOf(g.vmid, g.node, config);
   })));
   return lists.flat();
 }
@@ -250,12 +240,7 @@ export async function verifyClusterVms(ctx: EngineContext, cluster: Cluster): Pr
   const vmResults = await Promise.all(vms.map((v) => q.add(async (): Promise<VmVerification> => {
     try {
       const listed = all.find((g) => g.vmid === v.vmid && g.type === 'qemu');
-      const [cfg, pending, status] = await Promise.all([
-        api.vmConfig(v.node, v.vmid, { current: true }),
-        api.vmPending(v.node, v.vmid),
-        listed && listed.status !== 'running' ? Promise.resolve({ status: listed.status, 'running-machine': undefined }) : api.vmStatus(v.node, v.vmid),
-      ]);
-      const checks = verifyVm(v, { config: cfg.config, pending, status: status.status === 'running' ? 'running' : 'stopped', runningMachine: status['running-machine'] });
+      const checks = verifyVm(v, await readVmObserved(api, v.node, v.vmid, listed?.status));
       ctx.emit({ type: 'vm', cluster: cluster.name, vmid: v.vmid, ...checkedStatus(checks) });
       return { cluster: cluster.name, node: v.node, vmid: v.vmid, checks };
     } catch (err) {

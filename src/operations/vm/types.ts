@@ -1,33 +1,13 @@
 /**
- * Values the VM operations take and return. Structural copies of what the API
- * client returns, so this pure layer does not import the transport.
+ * Values the VM operations take and return. What they read of a VM is the VM
+ * facts' shape (src/facts/vm/types.ts).
  */
 import type { HostFacts } from '../../facts/host/types.js';
 import type { Node } from '../../inventory/schema.js';
 import type { Refusal, Warning } from '../types.js';
 
-export interface PendingItem {
-  readonly key: string;
-  readonly value?: string;
-  readonly pending?: string;
-  readonly delete?: number;
-}
-
-export interface VmCurrent {
-  /** GET …/config (pending values merged in). */
-  readonly config: Readonly<Record<string, string>>;
-  readonly digest: string;
-  readonly pending: readonly PendingItem[];
-  readonly status: 'running' | 'stopped';
-}
-
-/** A hostpci entry of another VM, for "already assigned" checks. */
-export interface OtherAssignment {
-  readonly vmid: number;
-  readonly node: string;
-  readonly key: string;
-  readonly value: string;
-}
+export type { OtherAssignment, PendingItem, VmCurrent } from '../../facts/vm/types.js';
+import type { OtherAssignment } from '../../facts/vm/types.js';
 
 /** A mapping's node → address(es) table (declared in the inventory or read from the cluster); several = a pool. */
 export interface MappingNodes {

@@ -11,14 +11,8 @@ import { entryToHostpci } from './entry.js';
 import { keepCurrentHostpci } from './keep-current.js';
 import type { PendingItem } from './types.js';
 
-export interface VmObserved {
-  /** GET …/config?current=1: what is in effect now. */
-  readonly config: Readonly<Record<string, string>>;
-  readonly pending: readonly PendingItem[];
-  readonly status: 'running' | 'stopped';
-  /** status/current running-machine, when running. */
-  readonly runningMachine?: string;
-}
+export type { VmObserved } from '../../facts/vm/types.js';
+import type { VmObserved } from '../../facts/vm/types.js';
 
 function same(a: string, b: string): boolean {
   try {
