@@ -11,7 +11,7 @@ import { slotOf, twinsOf } from '../operations/host/driver-binding.js';
 import { groupIntruders, targetDevice } from '../operations/host/safety.js';
 import { resolveSelection, selectedClusters, selectedNodes, withContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
-import { readFacts } from './plan.js';
+import { readFacts } from './node-facts.js';
 import type { ErrorInfo } from './types.js';
 
 export interface DeviceInfo {

@@ -2,8 +2,6 @@
  * plan: gather facts for every selected node and VM concurrently and compute
  * what would change. Reads only; nothing on a host or in the API is written.
  */
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import PQueue from 'p-queue';
 import { errorInfo, settleAll } from './errors.js';
 import type { Cluster, Node } from '../inventory/schema.js';
@@ -13,7 +11,8 @@ import { inventoryDigest, resolveSelection, withContext, selectedClusters, selec
 import { planClusterVms, type HostFactsSource } from './plan-vms.js';
 import type { VmHostContext } from '../operations/vm/types.js';
 import { planHost } from '../operations/host/plan-host.js';
-import { factsFingerprint, gatherHostFacts } from '../facts/host/gather.js';
+import { factsFingerprint } from '../facts/host/gather.js';
+import { readFacts } from './node-facts.js';
 import { REFRESH_PENDING_FILE } from '../facts/host/script.js';
 import { leaveHaMaintenanceSteps } from '../operations/host/ha-maintenance.js';
 import type { ClusterPlan, NodePlan, Plan } from './types.js';
@@ -88,24 +87,6 @@ export async function planNode(ctx: EngineContext, cluster: Cluster, node: Node)
       facts: null,
     };
   }
-}
-
-/** The IP the tool reaches the node at: the management NIC holds it. */
-async function addressOf(host: string): Promise<string | undefined> {
-  const bare = host.replace(/^\[|\]$/g, '');
-  if (isIP(bare)) return bare;
-  try {
-    return (await lookup(bare)).address;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function readFacts(ctx: EngineContext, cluster: Cluster, node: Node): Promise<HostFacts> {
-  const host = await ctx.conn.logged(cluster, node);
-  // The address actually connected to (after ssh_config HostName), which the management NIC holds.
-  const hostName = (await ctx.conn.ssh(cluster, node)).hostName;
-  return gatherHostFacts(host, { nonce: ctx.nonce(), connectedAddress: await addressOf(hostName) });
 }
 
 /** Pure: the node's plan from its facts and the cluster's reboot policy. */

@@ -14,7 +14,7 @@ import { errorInfo } from './errors.js';
 import { hashOnHost, manifestPath, REFRESH_ARGV, restoreFromManifest, run as runScript, withNodeLock, type Manifest, type ManifestEntry } from './host-apply.js';
 import { refreshStepsForPaths } from '../operations/host/refresh.js';
 import type { HostStep } from '../operations/types.js';
-import { readFacts } from './plan.js';
+import { readFacts } from './node-facts.js';
 import { RebootGate } from './reboot-gate.js';
 import type { ApplyNodeResult } from './types.js';
 import { ErrorCode } from '../error-codes.js';

@@ -7,7 +7,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { verifyHost } from '../operations/host/verify-host.js';
 import { resolveSelection, selectedClusters, selectedNodes, withContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo, settleAll } from './errors.js';
-import { readFacts } from './plan.js';
+import { readFacts } from './node-facts.js';
 import { checkedStatus } from './check-status.js';
 import { verifyClusterVms } from './plan-vms.js';
 import type { ClusterVerification, NodeVerification, VerifyReport, VmVerification } from './types.js';
