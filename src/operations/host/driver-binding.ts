@@ -27,9 +27,11 @@
  *   the host driver or vfio-pci built into the next kernel (modules.builtin:
  *   a built-in driver binds while the kernel starts, before any modprobe.d
  *   rule or initramfs script, and a built-in module is never probed);
- *   another file's `install vfio-pci` read first (kmod runs only the first);
- *   any `softdep vfio-pci` (it would make kmod ignore the hook); another
- *   file's softdep for the host driver read first that does not load vfio-pci.
+ *   another file's `install vfio-pci`, whichever is read first (kmod runs
+ *   only the first: the hook or the operator's line would silently not run);
+ *   any `softdep vfio-pci` (it would make kmod ignore the hook). An operator
+ *   softdep for the host driver without vfio-pci is taken over instead
+ *   (modprobe-adopt.ts: vfio-pci joins its pre: list in the tool's file).
  * - `disable_vga=1` on the same `options vfio-pci` line when a declared
  *   VGA-class device sets disableVga (module-wide: the plan warns when it
  *   reaches more than that device).
@@ -125,20 +127,22 @@ export function addressBindingProblem(device: Device, fns: readonly PciDevice[],
   }
   // The operator's directives, in kmod's reading order (facts/host/modprobe-d.ts).
   const others = <T extends { file: string }>(xs: readonly T[]): T[] => xs.filter((x) => x.file !== MODPROBE_FILE);
+  // kmod runs only the first install command of a module: read first, the operator's line replaces the
+  // hook; read after, the hook silently replaces the operator's line. Either way two owners: refused.
   const install = others(facts.modprobe.installs).find((i) => normalizeModule(i.module) === 'vfio_pci');
-  if (install && readBeforeOwn(install.file)) {
-    return { reason: `${install.file} has its own "install ${install.module}" and kmod runs only the first install command of a module, so the tool's hook would not run`, fix: `remove or rename that line (the tool's file is read after ${baseName(install.file)})` };
+  if (install) {
+    return {
+      reason: `${install.file} line ${install.line} has its own "install ${install.module}"; kmod runs only the first install command of a module, so ${readBeforeOwn(install.file) ? "the tool's hook would never run" : 'that line would silently stop running behind the tool\'s hook'}`,
+      fix: 'remove that line (or bind by ids), then plan again',
+    };
   }
   const vfioSoftdep = others(facts.modprobe.softdeps).find((d) => normalizeModule(d.module) === 'vfio_pci');
   if (vfioSoftdep) {
-    return { reason: `${vfioSoftdep.file} gives vfio-pci a softdep, and kmod ignores the install command of a module that has one (modprobe.d(5): softdep takes precedence)`, fix: 'remove that softdep line' };
+    return { reason: `${vfioSoftdep.file} line ${vfioSoftdep.line} gives vfio-pci a softdep, and kmod ignores the install command of a module that has one (modprobe.d(5): softdep takes precedence)`, fix: 'remove that softdep line' };
   }
-  for (const drv of drivers) {
-    const first = others(facts.modprobe.softdeps).find((d) => normalizeModule(d.module) === normalizeModule(drv));
-    if (first && readBeforeOwn(first.file) && !first.pre.some((m) => normalizeModule(m) === 'vfio_pci')) {
-      return { reason: `${first.file} has "softdep ${first.module}" without vfio-pci and is read first; kmod uses only the first softdep of a module, so vfio-pci's hook would not run before ${drv} probes`, fix: `add vfio-pci to that line's pre: list, or remove it` };
-    }
-  }
+  // An operator softdep for a host driver that does not load vfio-pci first is taken over by modprobe-adopt.ts
+  // (merged into the tool's file, so vfio-pci and its hook load first), or blocks there when it is outside
+  // /etc/modprobe.d; an operator install command for a host driver blocks there too.
   return null;
 }
 
@@ -259,9 +263,6 @@ export function planModprobe(_node: Node, facts: HostFacts, input: BindingInput)
     }
     if (verb === 'install' && mod && softdeps.has(normalizeModule(mod))) {
       warnings.push({ subject: `file ${file}`, message: `has an install command for ${mod}; the tool's softdep on ${mod} makes kmod ignore it (modprobe.d(5): softdep takes precedence)` });
-    }
-    if (verb === 'install' && mod && normalizeModule(mod) === 'vfio_pci' && plan.overrides.length && !readBeforeOwn(file)) {
-      warnings.push({ subject: `file ${file}`, message: `has an install command for ${mod} that kmod no longer runs: the tool's file is read first and kmod runs only one` });
     }
   }
   const after = renderModprobe(plan);

@@ -21,9 +21,10 @@
  *   Only files under /etc/modprobe.d are edited; a setting in a package or
  *   runtime file blocks the node (copy the file to /etc/modprobe.d first);
  * - cannot be combined (an operator install command for a module that would
- *   get a softdep, which makes kmod ignore the install; an operator softdep or
- *   install for a module the tool would hook): blocks the node, naming file
- *   and line.
+ *   get a softdep, which makes kmod ignore the install): blocks the node,
+ *   naming file and line. vfio-pci's own install hook (binding by address) is
+ *   judged before, by addressBindingProblem (driver-binding.ts): an operator
+ *   `install vfio-pci` or `softdep vfio-pci` refuses the device there.
  * - `vfio-pci.ids=` on the kernel command line (next boot): kmod appends
  *   command-line options after those of the files, so it wins. It satisfies
  *   the declaration when it names every declared id; otherwise the node is
@@ -91,137 +92,161 @@ function cmdlineVfioIds(tokens: readonly string[]): { token: string; ids: string
   return hit;
 }
 
+/** What one adoption pass collects while it walks the desired file's lines. */
+interface Adoption {
+  readonly op: ModprobeConfig;
+  readonly want: ModprobeConfig;
+  readonly cmdline: readonly string[];
+  readonly kept: string[];
+  readonly blocking: Refusal[];
+  readonly warnings: Warning[];
+  /** path -> 0-based physical lines to neutralise. */
+  readonly neutralise: Map<string, Set<number>>;
+}
+
 export function adoptModprobe(facts: HostFacts, desired: string | null, runId: string, cmdline: readonly string[] = []): ModprobeAdoption {
   const files = operatorFiles(facts);
-  const op: ModprobeConfig = parseModprobeConfig(files.map((f) => ({ path: f.path, content: f.restored.join('\n') }))).value;
-  const neutralise = new Map<string, Set<number>>(); // path -> 0-based physical lines
-  const blocking: Refusal[] = [];
-  const warnings: Warning[] = [];
-  const takeOver = (entries: readonly ModprobeEntry[], what: string): void => {
-    for (const e of entries) {
-      if (!e.file.startsWith(MODPROBE_D)) {
-        blocking.push({
-          subject: `file ${e.file}`,
-          reason: `line ${e.line} configures ${what} differently from the declaration, and pve-passthrough edits only files in ${MODPROBE_D}`,
-          fix: `copy it to ${MODPROBE_D}${e.file.slice(e.file.lastIndexOf('/') + 1)} (a file there overrides it), then plan again`,
-        });
-        continue;
-      }
-      const set = neutralise.get(e.file) ?? new Set<number>();
-      for (let l = e.line; l <= e.endLine; l++) set.add(l - 1);
-      neutralise.set(e.file, set);
-      warnings.push({ subject: `file ${e.file}`, message: `line ${e.line} (${e.text.slice(0, 80)}) is taken over into ${MODPROBE_FILE} and commented out there; rollback, or removing the declaration, puts it back` });
-    }
+  const a: Adoption = {
+    op: parseModprobeConfig(files.map((f) => ({ path: f.path, content: f.restored.join('\n') }))).value,
+    want: parseModprobeConfig([{ path: MODPROBE_FILE, content: desired ?? '' }]).value,
+    cmdline,
+    kept: [],
+    blocking: [],
+    warnings: [],
+    neutralise: new Map(),
   };
-  const conflict = (e: ModprobeEntry, reason: string, fix: string): void => {
-    blocking.push({ subject: `file ${e.file}`, reason: `line ${e.line}: ${reason}`, fix });
-  };
-
-  const kept: string[] = [];
   const lines = desired === null ? [] : desired.replace(/\n$/, '').split('\n');
-  const parsed = logicalLines(desired ?? '');
-  const byLine = new Map(parsed.map((l) => [l.line, l]));
-  const want = parseModprobeConfig([{ path: MODPROBE_FILE, content: desired ?? '' }]).value;
+  const logical = new Set(logicalLines(desired ?? '').map((l) => l.line));
   lines.forEach((text, i) => {
-    const logical = byLine.get(i + 1);
-    if (!logical) {
-      if (text !== MANAGED_HEADER || kept.length > 0) kept.push(text); // comments (the ledger) stay
+    if (!logical.has(i + 1)) {
+      if (text !== MANAGED_HEADER || a.kept.length > 0) a.kept.push(text); // comments (the ledger) stay
       return;
     }
     const at = <T extends ModprobeEntry>(list: readonly T[]): T | undefined => list.find((e) => e.line === i + 1);
-    const options = at(want.options);
-    if (options) {
-      const words = options.options.split(/[ \t]+/).filter(Boolean);
-      if (options.module === 'vfio_pci' && words.some((w) => w.startsWith('ids='))) {
-        const wantIds = vfioPciIds(want).value.ids;
-        // The line's other options (disable_vga=1) the operator's effective config does not already give.
-        const paramOf = (w: string): string => w.split('=')[0] ?? w;
-        const valueOf = (w: string): string => (w.includes('=') ? w.slice(w.indexOf('=') + 1) : '');
-        const unmet = words.filter((w) => !w.startsWith('ids=') && moduleParam(op, 'vfio_pci', paramOf(w))?.value !== valueOf(w));
-        const onCmdline = cmdlineVfioIds(cmdline);
-        if (onCmdline) {
-          if (unmet.length) kept.push(`options vfio-pci ${unmet.join(' ')}`);
-          if (!wantIds.every((id) => onCmdline.ids.includes(id))) {
-            blocking.push({
-              subject: 'kernel command line',
-              reason: `${onCmdline.token} is configured for the next boot; kmod passes it after every modprobe.d option, so it wins over any ids= there, and it does not name ${wantIds.filter((id) => !onCmdline.ids.includes(id)).join(', ')}`,
-              fix: 'add the declared ids to that token, or remove it (pve-passthrough then writes options vfio-pci ids=), then plan again',
-            });
-          }
-          return;
-        }
-        const have = vfioPciIds(op).value;
-        if (have.lines.length === 0) kept.push(['options vfio-pci', ...words.filter((w) => w.startsWith('ids=')), ...unmet].join(' '));
-        else if (wantIds.every((id) => have.ids.includes(id)) && unmet.length === 0) return;
-        else {
-          // Taken over, never duplicated: the operator's ids and options first, then what the declaration adds.
-          const merged = [...have.ids, ...wantIds.filter((id) => !have.ids.includes(id))];
-          const extra = new Map<string, string>();
-          for (const l of have.lines) {
-            for (const w of l.options.split(/[ \t]+/).filter((x) => x !== '' && !x.startsWith('ids='))) extra.set(paramOf(w), w);
-          }
-          for (const w of unmet) extra.set(paramOf(w), w);
-          kept.push(['options vfio-pci', `ids=${merged.join(',')}`, ...extra.values()].join(' '));
-          takeOver(have.lines, `options vfio-pci ${wantIds.every((id) => have.ids.includes(id)) ? unmet.map(paramOf).join(' ') + '=' : 'ids='}`);
-        }
-        return;
-      }
-      const unmet = words.filter((w) => moduleParam(op, options.module, w.split('=')[0] ?? w)?.value !== (w.includes('=') ? w.slice(w.indexOf('=') + 1) : ''));
-      if (unmet.length === 0) return;
-      for (const w of unmet) {
-        const other = moduleParam(op, options.module, w.split('=')[0] ?? w);
-        if (other) warnings.push({ subject: `file ${other.from.file}`, message: `line ${other.from.line} also sets ${options.module} ${w.split('=')[0]}=${other.value}; the value read last wins` });
-      }
-      kept.push(text);
-      return;
+    const options = at(a.want.options);
+    const softdep = at(a.want.softdeps);
+    const black = at(a.want.blacklist);
+    if (options) adoptOptions(a, options, text);
+    else if (softdep) adoptSoftdep(a, softdep, text);
+    else if (black) {
+      if (!isBlacklisted(a.op, black.module)) a.kept.push(text);
+    } else {
+      // vfio-pci's install hook: whether an operator install or softdep would stop it is decided before
+      // (addressBindingProblem in driver-binding.ts refuses the device); one rule, in one place.
+      a.kept.push(text);
     }
-    const softdep = at(want.softdeps);
-    if (softdep) {
-      // A module the operator blacklists is never loaded by alias at boot (PVE ships `blacklist nvidiafb`): no order to set.
-      if (isBlacklisted(op, softdep.module)) return;
-      const theirs = softdepOf(op, softdep.module);
-      const theirPre = norm(theirs?.pre ?? []);
-      if (theirs && softdep.pre.every((m) => theirPre.has(normalizeModule(m))) && softdep.post.every((m) => norm(theirs.post).has(normalizeModule(m)))) return;
-      if (theirs) {
-        const pre = [...theirs.pre, ...softdep.pre.filter((m) => !theirPre.has(normalizeModule(m)))];
-        const post = [...theirs.post, ...softdep.post.filter((m) => !norm(theirs.post).has(normalizeModule(m)))];
-        kept.push(`softdep ${softdep.text.split(/[ \t]+/)[1]} pre: ${pre.join(' ')}${post.length ? ` post: ${post.join(' ')}` : ''}`);
-        takeOver(op.softdeps.filter((s) => s.module === softdep.module), `softdep ${softdep.module}`);
-        return;
-      }
-      const install = installOf(op, softdep.module);
-      if (install) {
-        conflict(install, `install ${install.module} is the operator's; a softdep for ${install.module} (which vfio-pci needs to load first) would make kmod ignore that install command (modprobe.d(5): softdep takes precedence)`,
-          `turn the install command into a softdep, or remove it, then plan again`);
-        return;
-      }
-      kept.push(text);
-      return;
-    }
-    const install = at(want.installs);
-    if (install) {
-      const theirSoftdep = softdepOf(op, install.module);
-      const theirInstall = op.installs.find((x) => x.module === install.module);
-      if (theirSoftdep) {
-        conflict(theirSoftdep, `softdep ${install.module} is the operator's, and kmod ignores the install command of a module that has a softdep, so pve-passthrough's per-address binding for ${install.module} would never run`,
-          `remove that softdep (pve-passthrough orders vfio-pci itself), then plan again`);
-      } else if (theirInstall && theirInstall.command !== install.command) {
-        conflict(theirInstall, `install ${install.module} is the operator's; kmod runs only the first install command of a module, so pve-passthrough cannot add its own`,
-          `remove it or fold the driver_override writes into it, then plan again`);
-      } else if (!theirInstall) {
-        kept.push(text);
-      }
-      return;
-    }
-    const black = at(want.blacklist);
-    if (black) {
-      if (!isBlacklisted(op, black.module)) kept.push(text);
-      return;
-    }
-    kept.push(text);
   });
+  if (a.blocking.length) return { owned: desired, changes: [], blocking: a.blocking, warnings: [] };
+  const owned = a.kept.some((l) => l.trim() !== '') ? `${MANAGED_HEADER}\n${a.kept.join('\n')}\n` : null;
+  return { owned, changes: operatorEdits(files, a.neutralise, runId), blocking: [], warnings: a.warnings };
+}
 
-  const owned = kept.some((l) => l.trim() !== '') ? `${MANAGED_HEADER}\n${kept.join('\n')}\n` : null;
+/** Neutralise the operator's lines for a setting the tool takes over (only files under /etc/modprobe.d). */
+function takeOver(a: Adoption, entries: readonly ModprobeEntry[], what: string): void {
+  for (const e of entries) {
+    if (!e.file.startsWith(MODPROBE_D)) {
+      a.blocking.push({
+        subject: `file ${e.file}`,
+        reason: `line ${e.line} configures ${what} differently from the declaration, and pve-passthrough edits only files in ${MODPROBE_D}`,
+        fix: `copy it to ${MODPROBE_D}${e.file.slice(e.file.lastIndexOf('/') + 1)} (a file there overrides it), then plan again`,
+      });
+      continue;
+    }
+    const set = a.neutralise.get(e.file) ?? new Set<number>();
+    for (let l = e.line; l <= e.endLine; l++) set.add(l - 1);
+    a.neutralise.set(e.file, set);
+    a.warnings.push({ subject: `file ${e.file}`, message: `line ${e.line} (${e.text.slice(0, 80)}) is taken over into ${MODPROBE_FILE} and commented out there; rollback, or removing the declaration, puts it back` });
+  }
+}
+
+const paramOf = (w: string): string => w.split('=')[0] ?? w;
+const valueOf = (w: string): string => (w.includes('=') ? w.slice(w.indexOf('=') + 1) : '');
+
+function adoptOptions(a: Adoption, options: ModprobeEntry & { options: string; module: string }, text: string): void {
+  const words = options.options.split(/[ \t]+/).filter(Boolean);
+  if (options.module === 'vfio_pci' && words.some((w) => w.startsWith('ids='))) {
+    adoptVfioIds(a, words);
+    return;
+  }
+  const unmet = words.filter((w) => moduleParam(a.op, options.module, paramOf(w))?.value !== valueOf(w));
+  if (unmet.length === 0) return;
+  for (const w of unmet) {
+    const other = moduleParam(a.op, options.module, paramOf(w));
+    if (other) a.warnings.push({ subject: `file ${other.from.file}`, message: `line ${other.from.line} also sets ${options.module} ${paramOf(w)}=${other.value}; the value read last wins` });
+  }
+  a.kept.push(text);
+}
+
+/** vfio-pci's one `options … ids=` line: satisfied, written, or taken over (never a second one). */
+function adoptVfioIds(a: Adoption, words: readonly string[]): void {
+  const wantIds = vfioPciIds(a.want).value.ids;
+  // The line's other options (disable_vga=1) the operator's effective config does not already give.
+  const unmet = words.filter((w) => !w.startsWith('ids=') && moduleParam(a.op, 'vfio_pci', paramOf(w))?.value !== valueOf(w));
+  const onCmdline = cmdlineVfioIds(a.cmdline);
+  if (onCmdline) {
+    if (unmet.length) a.kept.push(`options vfio-pci ${unmet.join(' ')}`);
+    if (!wantIds.every((id) => onCmdline.ids.includes(id))) {
+      a.blocking.push({
+        subject: 'kernel command line',
+        reason: `${onCmdline.token} is configured for the next boot; kmod passes it after every modprobe.d option, so it wins over any ids= there, and it does not name ${wantIds.filter((id) => !onCmdline.ids.includes(id)).join(', ')}`,
+        fix: 'add the declared ids to that token, or remove it (pve-passthrough then writes options vfio-pci ids=), then plan again',
+      });
+    }
+    return;
+  }
+  const have = vfioPciIds(a.op).value;
+  if (have.lines.length === 0) {
+    a.kept.push(['options vfio-pci', ...words.filter((w) => w.startsWith('ids=')), ...unmet].join(' '));
+    return;
+  }
+  const idsMet = wantIds.every((id) => have.ids.includes(id));
+  if (idsMet && unmet.length === 0) return;
+  // Taken over, never duplicated: the operator's ids and options first, then what the declaration adds.
+  const merged = [...have.ids, ...wantIds.filter((id) => !have.ids.includes(id))];
+  const extra = new Map<string, string>();
+  for (const l of have.lines) {
+    for (const w of l.options.split(/[ \t]+/).filter((x) => x !== '' && !x.startsWith('ids='))) extra.set(paramOf(w), w);
+  }
+  for (const w of unmet) extra.set(paramOf(w), w);
+  a.kept.push(['options vfio-pci', `ids=${merged.join(',')}`, ...extra.values()].join(' '));
+  takeOver(a, have.lines, `options vfio-pci ${idsMet ? unmet.map(paramOf).join(' ') + '=' : 'ids='}`);
+}
+
+/**
+ * `softdep <drv> pre: vfio-pci`: satisfied by the operator's first softdep for drv when it loads
+ * vfio-pci first; an operator softdep without it is taken over (merged), since kmod uses only the
+ * first softdep of a module and vfio-pci (with its install hook, for binding by address) must load
+ * before the driver probes. An operator install command for drv cannot be combined: the softdep
+ * would make kmod ignore it.
+ */
+function adoptSoftdep(a: Adoption, softdep: ModprobeEntry & { module: string; pre: readonly string[]; post: readonly string[] }, text: string): void {
+  // A module the operator blacklists is never loaded by alias at boot (PVE ships `blacklist nvidiafb`): no order to set.
+  if (isBlacklisted(a.op, softdep.module)) return;
+  const theirs = softdepOf(a.op, softdep.module);
+  if (theirs) {
+    const theirPre = norm(theirs.pre);
+    const theirPost = norm(theirs.post);
+    if (softdep.pre.every((m) => theirPre.has(normalizeModule(m))) && softdep.post.every((m) => theirPost.has(normalizeModule(m)))) return;
+    const pre = [...theirs.pre, ...softdep.pre.filter((m) => !theirPre.has(normalizeModule(m)))];
+    const post = [...theirs.post, ...softdep.post.filter((m) => !theirPost.has(normalizeModule(m)))];
+    a.kept.push(`softdep ${softdep.text.split(/[ \t]+/)[1]} pre: ${pre.join(' ')}${post.length ? ` post: ${post.join(' ')}` : ''}`);
+    takeOver(a, a.op.softdeps.filter((s) => s.module === softdep.module), `softdep ${softdep.module}`);
+    return;
+  }
+  const install = installOf(a.op, softdep.module);
+  if (install) {
+    a.blocking.push({
+      subject: `file ${install.file}`,
+      reason: `line ${install.line}: install ${install.module} is the operator's; a softdep for ${install.module} (which vfio-pci needs to load first) would make kmod ignore that install command (modprobe.d(5): softdep takes precedence)`,
+      fix: 'turn the install command into a softdep, or remove it, then plan again',
+    });
+    return;
+  }
+  a.kept.push(text);
+}
+
+/** The operator files' new content: taken-over lines commented out, lines no longer needed put back. */
+function operatorEdits(files: readonly OperatorFile[], neutralise: ReadonlyMap<string, ReadonlySet<number>>, runId: string): FileChange[] {
   const changes: FileChange[] = [];
   for (const f of files) {
     const set = neutralise.get(f.path) ?? new Set<number>();
@@ -237,5 +262,5 @@ export function adoptModprobe(facts: HostFacts, desired: string | null, runId: s
       reason: [taken.length ? `take over line ${taken.join(', ')} into ${MODPROBE_FILE} (commented out here)` : '', back.length ? `put back line ${back.join(', ')} as the operator wrote it` : ''].filter(Boolean).join('; '),
     });
   }
-  return { owned: blocking.length ? desired : owned, changes: blocking.length ? [] : changes, blocking, warnings: blocking.length ? [] : warnings };
+  return changes;
 }

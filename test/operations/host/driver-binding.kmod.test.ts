@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { modprobeConfigFrom } from '../../../src/facts/host/modprobe-d.js';
 import type { HostFacts, PciDevice } from '../../../src/facts/host/types.js';
-import { coveredAddresses, isRefusal, planModprobe, resolveBinding } from '../../../src/operations/host/driver-binding.js';
+import { coveredAddresses, installLine, isRefusal, planModprobe, renderModprobe, resolveBinding } from '../../../src/operations/host/driver-binding.js';
+import { adoptModprobe } from '../../../src/operations/host/modprobe-adopt.js';
 import { MODPROBE_FILE } from '../../../src/operations/host/paths.js';
 import { kmodMissing, kmodTitle, norm, replayBoot, withKmod, type KmodAction } from '../../helpers/kmod.js';
 import { GPU, GPU_AUDIO, makeNode, MGMT_NIC, pci, pve9IntelGrub } from './facts-factory.js';
@@ -127,7 +128,7 @@ describe.skipIf(kmodMissing !== null)(kmodTitle('binding by address, as the real
     {
       name: 'an operator install command for vfio-pci is read first',
       conf: { 'local.conf': 'install vfio_pci /sbin/modprobe --ignore-install vfio-pci\n' },
-      reason: /local\.conf has its own "install vfio_pci"/,
+      reason: /local\.conf line 1 has its own "install vfio_pci".*the tool's hook would never run/,
       kmodSays: (k) => expect(k.config().installs.get('vfio_pci')).toBe('/sbin/modprobe --ignore-install vfio-pci'),
     },
     {
@@ -135,12 +136,6 @@ describe.skipIf(kmodMissing !== null)(kmodTitle('binding by address, as the real
       conf: { 'vfio.conf': 'softdep vfio-pci pre: vfio_iommu_type1\n' },
       reason: /gives vfio-pci a softdep/,
       kmodSays: (k) => expect(pinned(k.showDepends('igc'))).toEqual([]),
-    },
-    {
-      name: 'an operator softdep for the host driver, without vfio-pci, read first',
-      conf: { 'igc.conf': 'softdep igc pre: ptp\n' },
-      reason: /igc\.conf has "softdep igc" without vfio-pci/,
-      kmodSays: (k) => expect(steps(k.showDepends('igc'))).toEqual(['insmod ptp', 'insmod igc']),
     },
   ];
 
@@ -152,6 +147,63 @@ describe.skipIf(kmodMissing !== null)(kmodTitle('binding by address, as the real
     const forced = render(host([NIC_A, NIC_B], c.conf), [{ address: '0000:05:00.0', bind: 'address' }]).own;
     const modules = [...VFIO, ...HOST_DRIVERS, 'kernel/ptp'].filter((m) => !(c.builtin ?? []).includes(m));
     withKmod({ modules, builtin: c.builtin ?? [], conf: confDir(facts, forced) }, c.kmodSays);
+  });
+
+  it('an operator install command for vfio-pci read after the hook is refused too: kmod would run only the hook, never that line', () => {
+    const conf = { 'zz-local.conf': 'install vfio_pci /sbin/modprobe --ignore-install vfio-pci && echo loaded > /run/vfio\n' };
+    const { refusals } = render(host([NIC_A, NIC_B], conf), [{ address: '0000:05:00.0', bind: 'address' }]);
+    expect(refusals.map((r) => r.reason).join('\n')).toMatch(/zz-local\.conf line 1 has its own "install vfio_pci".*would silently stop running/);
+    // The hook as it would be written, next to that line (pve-passthrough.conf is read first):
+    withKmod({ modules: [...VFIO, ...HOST_DRIVERS], conf: { ...conf, 'pve-passthrough.conf': `${installLine(['0000:05:00.0'])}\n` } }, (k) => {
+      expect(k.config().installs.get('vfio_pci')).toMatch(/^echo vfio-pci > /);
+      expect(pinned(k.showDepends('vfio_pci'))).toEqual(['0000:05:00.0']);
+    });
+  });
+
+  /** The plan as plan-host makes it: binding, then adoption of the operator's lines; kmod reads the result. */
+  function adopted(facts: HostFacts, devices: Record<string, unknown>[]) {
+    const { refusals, plan } = render(facts, devices);
+    const a = adoptModprobe(facts, renderModprobe(plan), 'run1');
+    const conf = confDir(facts, a.owned);
+    for (const c of a.changes) if (c.after !== null) conf[c.path.slice('/etc/modprobe.d/'.length)] = c.after;
+    return { refusals: [...refusals, ...a.blocking], conf, edited: a.changes.map((c) => c.path), owned: a.owned };
+  }
+
+  // One binding rule: an operator softdep/install line next to the address binding is taken over or refused
+  // with the reason; in no case is it left to make kmod skip vfio-pci's hook (asked of the real kmod).
+  it.each<{ name: string; conf: Record<string, string> }>([
+    { name: 'softdep igc without vfio-pci, read first', conf: { 'igc.conf': 'softdep igc pre: ptp\n' } },
+    { name: 'softdep igc without vfio-pci, read after', conf: { 'zz-igc.conf': 'softdep igc pre: ptp\n' } },
+  ])('an operator $name is taken over: vfio-pci joins its pre: list, the hook runs before igc', (c) => {
+    const facts = host([NIC_A, NIC_B], c.conf);
+    const r = adopted(facts, [{ address: '0000:05:00.0', bind: 'address' }]);
+    expect(r.refusals).toEqual([]);
+    expect(r.edited).toEqual([`/etc/modprobe.d/${Object.keys(c.conf)[0]}`]);
+    expect(r.owned).toMatch(/^softdep igc pre: ptp vfio-pci$/m);
+    withKmod({ modules: [...VFIO, ...HOST_DRIVERS, 'kernel/ptp'], conf: r.conf }, (k) => {
+      expect(steps(k.showDepends('igc'))).toEqual(['insmod ptp', 'install vfio_pci', 'insmod igc']);
+      expect(pinned(k.showDepends('igc'))).toEqual(['0000:05:00.0']);
+      expect(k.config().errors).toEqual([]);
+    });
+  });
+
+  it('an operator softdep igc pre: vfio-pci (the PVE-docs line) is kept as is: no second softdep, the hook runs', () => {
+    const facts = host([NIC_A, NIC_B], { 'vfio.conf': 'softdep igc pre: vfio-pci\n' });
+    const r = adopted(facts, [{ address: '0000:05:00.0', bind: 'address' }]);
+    expect(r.refusals).toEqual([]);
+    expect(r.edited).toEqual([]);
+    expect(r.owned).not.toMatch(/^softdep/m);
+    withKmod({ modules: [...VFIO, ...HOST_DRIVERS], conf: r.conf }, (k) => expect(steps(k.showDepends('igc'))).toEqual(['install vfio_pci', 'insmod igc']));
+  });
+
+  it.each<{ name: string; conf: Record<string, string>; reason: RegExp }>([
+    { name: 'install igc (the old per-driver hook)', conf: { 'local.conf': 'install igc echo vfio-pci > /sys/bus/pci/devices/0000:05:00.0/driver_override; modprobe -i igc\n' }, reason: /line 1: install igc is the operator's; a softdep for igc .* would make kmod ignore/ },
+    { name: 'softdep vfio-pci', conf: { 'vfio.conf': 'softdep vfio-pci pre: vfio_iommu_type1\n' }, reason: /vfio\.conf line 1 gives vfio-pci a softdep/ },
+    { name: 'install vfio-pci', conf: { 'local.conf': 'install vfio_pci /sbin/modprobe --ignore-install vfio-pci\n' }, reason: /local\.conf line 1 has its own "install vfio_pci"/ },
+  ])('an operator $name cannot be combined with the hook: refused with the reason, nothing edited', (c) => {
+    const r = adopted(host([NIC_A, NIC_B], c.conf), [{ address: '0000:05:00.0', bind: 'address' }]);
+    expect(r.refusals.map((x) => x.reason).join('\n')).toMatch(c.reason);
+    expect(r.edited).toEqual([]);
   });
 
   it('an operator softdep read first that already loads vfio-pci is fine', () => {
