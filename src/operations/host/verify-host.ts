@@ -21,14 +21,14 @@
  * `na` when a check does not apply (e.g. no devices declared).
  */
 import type { HostFacts, PciDevice } from '../../facts/host/types.js';
-import type { Node } from '../../inventory/schema.js';
-import type { Check, HostStep } from '../types.js';
+import type { Device, Node } from '../../inventory/schema.js';
+import type { Check, HostStep, Refusal } from '../types.js';
 import { splitCmdline } from './cmdline-tokens.js';
 import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './driver-binding.js';
+import { keepCurrentHost } from './keep-current.js';
 import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
 import { installOf, modprobeConfigFrom, moduleParam, normalizeModule, vfioPciIds } from '../../facts/host/modprobe-d.js';
 import { modulesToLoadFrom } from '../../facts/host/modules-load-d.js';
-import { keepCurrentHost } from './keep-current.js';
 import { planHost } from './plan-host.js';
 import { claimsOn, framebufferToken, isDisplay } from './framebuffer.js';
 import { checkSafety, groupIntruders, plannedDevices } from './safety.js';
@@ -110,108 +110,142 @@ export function rebootPendingReasons(node: Node, facts: HostFacts): string[] {
   return reasons;
 }
 
-/** `o.runId`: set by apply's own verification (see haMaintenanceCheck). */
-export function verifyHost(declared: Node, facts: HostFacts, o: { readonly runId?: string } = {}): Check[] {
-  // The same resolution as planHost: with exact: false, what the host keeps is checked too.
-  const node = keepCurrentHost(declared, facts).node;
-  const checks: Check[] = [];
+/** The IOMMU and interrupt remapping as the running kernel has them. */
+function iommuChecks(node: Node, facts: HostFacts): Check[] {
   const hasDevices = node.devices.length > 0;
   const units = facts.iommu.units.join(' ');
-
-  checks.push(facts.iommu.active
+  const active: Check = facts.iommu.active
     ? { id: 'iommu-active', status: 'pass', message: `IOMMU active (${facts.iommu.units.length} unit(s))`, evidence: `/sys/class/iommu: ${units}` }
-    : { id: 'iommu-active', status: hasDevices ? 'fail' : 'na', message: facts.iommu.firmwareTable ? `IOMMU not active although the firmware has ${facts.iommu.firmwareTable}` : 'IOMMU off in the firmware (no DMAR/IVRS table)', evidence: '/sys/class/iommu is empty' });
-
+    : { id: 'iommu-active', status: hasDevices ? 'fail' : 'na', message: facts.iommu.firmwareTable ? `IOMMU not active although the firmware has ${facts.iommu.firmwareTable}` : 'IOMMU off in the firmware (no DMAR/IVRS table)', evidence: '/sys/class/iommu is empty' };
   const ir = facts.iommu.interruptRemapping;
   const irEvidence = facts.iommu.evidence.find((l) => /DMAR-IR|AMD-Vi: Interrupt remapping|remapping/i.test(l));
-  checks.push(!hasDevices
+  const remapping: Check = !hasDevices
     ? { id: 'interrupt-remapping', status: 'na', message: 'no devices declared' }
     : ir === true
       ? { id: 'interrupt-remapping', status: 'pass', message: 'interrupt remapping enabled', ...(irEvidence ? { evidence: clip(irEvidence) } : {}) }
       : ir === false
         ? { id: 'interrupt-remapping', status: node.allowUnsafeInterrupts ? 'pass' : 'fail', message: node.allowUnsafeInterrupts ? 'interrupt remapping absent; allow_unsafe_interrupts opted in' : 'interrupt remapping absent', ...(irEvidence ? { evidence: clip(irEvidence) } : {}) }
-        : { id: 'interrupt-remapping', status: 'na', message: 'no dmesg evidence either way' });
+        : { id: 'interrupt-remapping', status: 'na', message: 'no dmesg evidence either way' };
+  return [active, remapping];
+}
 
+/** Every wanted kernel parameter on the running command line, and the vfio modules loaded. */
+function runningKernelChecks(node: Node, facts: HostFacts): Check[] {
+  const checks: Check[] = [];
   const running = splitCmdline(facts.procCmdline);
   for (const t of desiredCmdlineTokens(node, facts, plannedDevices(node, facts)).tokens) {
     const ok = running.includes(t);
     checks.push({ id: `cmdline-token:${t}`, status: ok ? 'pass' : 'fail', message: ok ? `${t} is on the running command line` : `${t} missing from /proc/cmdline`, evidence: clip(facts.procCmdline.trim()) });
   }
-
   const loaded = new Set(facts.modulesLoaded.map(normalizeModule));
   const missingMods = VFIO_MODULES.filter((m) => !loaded.has(m));
-  checks.push(!hasDevices
+  checks.push(node.devices.length === 0
     ? { id: 'vfio-modules', status: 'na', message: 'no devices declared' }
     : { id: 'vfio-modules', status: missingMods.length ? 'fail' : 'pass', message: missingMods.length ? `not loaded: ${missingMods.join(', ')}` : 'vfio modules loaded', evidence: `/proc/modules: ${facts.modulesLoaded.filter((m) => m.startsWith('vfio')).join(' ') || '(no vfio modules)'}` });
+  return checks;
+}
 
-  const safety = checkSafety(node, facts);
-  const covered = coveredAddresses(node.devices, facts);
-  for (const d of node.devices) {
-    const fns = functionsOf(d, facts);
-    const refusal = safety.deviceRefusals.find((r) => r.subject === `device ${d.address}`);
-    if (fns.length === 0) checks.push({ id: `device-bound:${d.address}`, status: 'fail', message: 'device not found in lspci' });
-    for (const f of fns) {
-      const ok = f.driver === null || f.driver === 'vfio-pci';
-      checks.push({
-        id: `device-bound:${f.address}`,
-        status: ok ? 'pass' : 'fail',
-        message: ok ? (f.driver ? 'bound to vfio-pci' : 'no driver bound (PVE binds vfio-pci at VM start)') : `bound to ${f.driver}${refusal ? ` (refused: ${refusal.reason})` : ''}`,
-        evidence: clip(driverLine(f)),
-      });
-    }
-    const own = findPci(facts, d.address);
-    if (!own || own.iommuGroup === null) {
-      checks.push({ id: `group-isolated:${d.address}`, status: own && facts.iommu.active ? 'fail' : 'na', message: own ? 'no IOMMU group' : 'device not found' });
+/** Each function of the device bound to vfio-pci (or to nothing yet). */
+function boundChecks(d: Device, fns: readonly PciDevice[], refusal: Refusal | undefined): Check[] {
+  const checks: Check[] = [];
+  if (fns.length === 0) checks.push({ id: `device-bound:${d.address}`, status: 'fail', message: 'device not found in lspci' });
+  for (const f of fns) {
+    const ok = f.driver === null || f.driver === 'vfio-pci';
+    checks.push({
+      id: `device-bound:${f.address}`,
+      status: ok ? 'pass' : 'fail',
+      message: ok ? (f.driver ? 'bound to vfio-pci' : 'no driver bound (PVE binds vfio-pci at VM start)') : `bound to ${f.driver}${refusal ? ` (refused: ${refusal.reason})` : ''}`,
+      evidence: clip(driverLine(f)),
+    });
+  }
+  return checks;
+}
+
+/** The device's IOMMU group holds nothing but this slot, bridges or declared devices. */
+function groupCheck(d: Device, facts: HostFacts, covered: ReadonlySet<string>): Check {
+  const own = findPci(facts, d.address);
+  if (!own || own.iommuGroup === null) {
+    return { id: `group-isolated:${d.address}`, status: own && facts.iommu.active ? 'fail' : 'na', message: own ? 'no IOMMU group' : 'device not found' };
+  }
+  const intruders = groupIntruders(d, facts, covered);
+  const members = facts.pci.filter((p) => p.iommuGroup === own.iommuGroup).map((p) => p.address);
+  return {
+    id: `group-isolated:${d.address}`,
+    status: intruders.length ? 'fail' : 'pass',
+    message: intruders.length ? `IOMMU group ${own.iommuGroup} also holds ${intruders.map((p) => p.address).join(', ')}` : `IOMMU group ${own.iommuGroup} holds only this slot (${slotOf(d.address)}), bridges or declared devices`,
+    evidence: clip(`/sys/kernel/iommu_groups/${own.iommuGroup}/devices: ${members.join(' ')}`),
+  };
+}
+
+/** No firmware framebuffer holds the BARs of a display function (or of one something claims). */
+function framebufferChecks(fns: readonly PciDevice[], facts: HostFacts): Check[] {
+  const checks: Check[] = [];
+  for (const f of fns) {
+    const claims = claimsOn(facts, f.address);
+    if (!isDisplay(f) && claims.length === 0) continue;
+    const id = `framebuffer-free:${f.address}`;
+    if (facts.framebuffer.hidden) {
+      checks.push({ id, status: 'na', message: '/proc/iomem showed no addresses (read without CAP_SYS_ADMIN)' });
+    } else if (claims.length) {
+      const c = claims[0]!;
+      checks.push({ id, status: 'fail', message: `BAR ${c.bar} of ${f.address} is held by ${c.name}: the VM will fail to start (BAR ${c.bar}: can't reserve); ${framebufferToken(facts)} frees it at the next boot`, evidence: `/proc/iomem: ${c.start}-${c.end} : ${c.name}` });
     } else {
-      const intruders = groupIntruders(d, facts, covered);
-      const members = facts.pci.filter((p) => p.iommuGroup === own.iommuGroup).map((p) => p.address);
-      checks.push({
-        id: `group-isolated:${d.address}`,
-        status: intruders.length ? 'fail' : 'pass',
-        message: intruders.length ? `IOMMU group ${own.iommuGroup} also holds ${intruders.map((p) => p.address).join(', ')}` : `IOMMU group ${own.iommuGroup} holds only this slot (${slotOf(d.address)}), bridges or declared devices`,
-        evidence: clip(`/sys/kernel/iommu_groups/${own.iommuGroup}/devices: ${members.join(' ')}`),
-      });
-    }
-    for (const f of fns) {
-      const claims = claimsOn(facts, f.address);
-      if (!isDisplay(f) && claims.length === 0) continue;
-      const id = `framebuffer-free:${f.address}`;
-      if (facts.framebuffer.hidden) {
-        checks.push({ id, status: 'na', message: '/proc/iomem showed no addresses (read without CAP_SYS_ADMIN)' });
-      } else if (claims.length) {
-        const c = claims[0]!;
-        checks.push({ id, status: 'fail', message: `BAR ${c.bar} of ${f.address} is held by ${c.name}: the VM will fail to start (BAR ${c.bar}: can't reserve); ${framebufferToken(facts)} frees it at the next boot`, evidence: `/proc/iomem: ${c.start}-${c.end} : ${c.name}` });
-      } else {
-        checks.push({ id, status: 'pass', message: 'no firmware framebuffer holds its BARs', evidence: `/proc/iomem: ${facts.framebuffer.claims.map((c) => `${c.start}-${c.end} : ${c.name}`).join(', ') || 'no BOOTFB/efifb/vesafb/simplefb range'}` });
-      }
-    }
-    for (const t of twinsOf(d, facts, covered)) {
-      const status = t.driver === 'vfio-pci' ? 'fail' : t.driver === null ? 'na' : 'pass';
-      checks.push({
-        id: `sibling-kept:${t.address}`,
-        status,
-        message: status === 'fail' ? `undeclared twin of ${d.address} was taken by vfio-pci` : status === 'na' ? 'undeclared twin has no driver bound (nothing to keep)' : `undeclared twin kept ${t.driver}`,
-        evidence: clip(driverLine(t)),
-      });
+      checks.push({ id, status: 'pass', message: 'no firmware framebuffer holds its BARs', evidence: `/proc/iomem: ${facts.framebuffer.claims.map((c) => `${c.start}-${c.end} : ${c.name}`).join(', ') || 'no BOOTFB/efifb/vesafb/simplefb range'}` });
     }
   }
+  return checks;
+}
 
-  const vga = disableVgaCheck(node, facts);
-  if (vga) checks.push(vga);
+/** Undeclared twins of the device kept their own driver. */
+function twinChecks(d: Device, facts: HostFacts, covered: ReadonlySet<string>): Check[] {
+  return twinsOf(d, facts, covered).map((t): Check => {
+    const status = t.driver === 'vfio-pci' ? 'fail' : t.driver === null ? 'na' : 'pass';
+    return {
+      id: `sibling-kept:${t.address}`,
+      status,
+      message: status === 'fail' ? `undeclared twin of ${d.address} was taken by vfio-pci` : status === 'na' ? 'undeclared twin has no driver bound (nothing to keep)' : `undeclared twin kept ${t.driver}`,
+      evidence: clip(driverLine(t)),
+    };
+  });
+}
 
+/** Per declared device: bound, isolated, framebuffer free, twins kept. */
+function deviceChecks(node: Node, facts: HostFacts): Check[] {
+  const safety = checkSafety(node, facts);
+  const covered = coveredAddresses(node.devices, facts);
+  return node.devices.flatMap((d) => {
+    const fns = functionsOf(d, facts);
+    const refusal = safety.deviceRefusals.find((r) => r.subject === `device ${d.address}`);
+    return [...boundChecks(d, fns, refusal), groupCheck(d, facts, covered), ...framebufferChecks(fns, facts), ...twinChecks(d, facts, covered)];
+  });
+}
+
+/** The persistent configuration matches the declaration, and nothing waits for a reboot. */
+function configurationChecks(node: Node, facts: HostFacts): Check[] {
   const plan = planHost(node, facts);
   const blocked = plan.steps.length === 0 && plan.refused.some((r) => r.subject.startsWith('node ') || r.subject.startsWith('file '));
-  checks.push(blocked
+  const applied: Check = blocked
     ? { id: 'config-applied', status: 'fail', message: `cannot be planned: ${plan.refused.map((r) => r.reason).join('; ')}` }
     : plan.steps.length === 0
       ? { id: 'config-applied', status: 'pass', message: 'persistent configuration matches the declaration' }
-      : { id: 'config-applied', status: 'fail', message: `${plan.steps.length} step(s) pending${handEdits(plan.warnings)}`, evidence: clip(plan.steps.map(describeStep).join(', ')) });
-
+      : { id: 'config-applied', status: 'fail', message: `${plan.steps.length} step(s) pending${handEdits(plan.warnings)}`, evidence: clip(plan.steps.map(describeStep).join(', ')) };
   const pending = rebootPendingReasons(node, facts);
-  checks.push({ id: 'reboot-pending', status: pending.length ? 'fail' : 'pass', message: pending.length ? pending.join('; ') : 'running state matches the configuration', evidence: `boot_id ${facts.bootId}` });
+  return [applied, { id: 'reboot-pending', status: pending.length ? 'fail' : 'pass', message: pending.length ? pending.join('; ') : 'running state matches the configuration', evidence: `boot_id ${facts.bootId}` }];
+}
 
+/** `o.runId`: set by apply's own verification (see haMaintenanceCheck). */
+export function verifyHost(declared: Node, facts: HostFacts, o: { readonly runId?: string } = {}): Check[] {
+  // The same resolution as planHost: with exact: false, what the host keeps is checked too.
+  const node = keepCurrentHost(declared, facts).node;
+  const vga = disableVgaCheck(node, facts);
   const failedLoad = facts.failedUnits.find((u) => u === 'systemd-modules-load.service' || u === 'systemd-modules-load');
-  checks.push({ id: 'modules-load-ok', status: failedLoad ? 'fail' : 'pass', message: failedLoad ? 'systemd-modules-load.service failed (a listed module does not exist?)' : 'systemd-modules-load.service did not fail', evidence: `systemctl --failed: ${facts.failedUnits.join(' ') || '(none)'}` });
-  checks.push(haMaintenanceCheck(facts, node.name, o.runId));
-  return checks;
+  return [
+    ...iommuChecks(node, facts),
+    ...runningKernelChecks(node, facts),
+    ...deviceChecks(node, facts),
+    ...(vga ? [vga] : []),
+    ...configurationChecks(node, facts),
+    { id: 'modules-load-ok', status: failedLoad ? 'fail' : 'pass', message: failedLoad ? 'systemd-modules-load.service failed (a listed module does not exist?)' : 'systemd-modules-load.service did not fail', evidence: `systemctl --failed: ${facts.failedUnits.join(' ') || '(none)'}` },
+    haMaintenanceCheck(facts, node.name, o.runId),
+  ];
 }
