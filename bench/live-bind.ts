@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseScenario, startFleet } from '../mocks/index.js';
+import { parseScenario, startFleet } from '@pve-passthrough/simulator';
 import { apply } from '../src/engine/apply.js';
 import { loadInventory } from '../src/inventory/load.js';
 import { summarize, type Summary } from './stats.js';

@@ -7,7 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { parseScenario, startFleet } from '../mocks/index.js';
+import { parseScenario, startFleet } from '@pve-passthrough/simulator';
 import { benchScenario, type BenchFleetSpec } from './scenario.js';
 import { routeOf, type SimCommand, type SimMessage } from './protocol.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apply, loadInventory, plan, renderPlan, summarisePlan, verify } from 'pve-passthrough';
-import { BUILTIN_SCENARIOS, startFleet } from 'pve-passthrough/mocks';
+import { BUILTIN_SCENARIOS, startFleet } from '@pve-passthrough/simulator';
 
 const dir = mkdtempSync(join(tmpdir(), 'pve-passthrough-example-'));
 const fleet = await startFleet({ scenario: BUILTIN_SCENARIOS.converge, dir });

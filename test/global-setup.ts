@@ -1,29 +1,40 @@
 /**
- * End-to-end tests run the compiled CLI (dist/), exactly as a user does.
- * `npm ci` builds it (prepare); during development this rebuilds it when a
- * source file is newer than the build.
+ * End-to-end tests run the compiled CLI (dist/), exactly as a user does, and
+ * `demo`/`sim` load the simulator package's build (mocks/dist/,
+ * @pve-passthrough/simulator). `npm ci` builds both (prepare: one `tsc -b`);
+ * during development this runs that build again when a TypeScript source is
+ * newer than the build info tsc -b writes for its project.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** Newest .ts file under dir; build output and installed packages are not sources. */
 function newest(dir: string): number {
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'dist' || e.name === 'node_modules') continue;
     const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    if (e.isDirectory()) t = Math.max(t, newest(p));
+    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
   }
   return t;
 }
 
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 export default function setup(): void {
   const root = join(import.meta.dirname, '..');
-  let built = 0;
-  try {
-    built = statSync(join(root, 'dist/src/cli/main.js')).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'mocks')));
-  if (sources > built) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const stale =
+    !mtime(join(root, 'dist/src/cli/main.js')) ||
+    !mtime(join(root, 'mocks/dist/index.js')) ||
+    Math.max(newest(join(root, 'src')), newest(join(root, 'bench'))) > mtime(join(root, 'dist/tsconfig.build.tsbuildinfo')) ||
+    newest(join(root, 'mocks')) > mtime(join(root, 'mocks/dist/tsconfig.tsbuildinfo'));
+  if (stale) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 }

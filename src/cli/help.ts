@@ -90,12 +90,12 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   },
   sim: {
     examples: ['pve-passthrough sim --inventory-out /tmp/sim/inventory.json', 'pve-passthrough sim --scenario demo --request-log /tmp/sim/requests.jsonl'],
-    exitCodes: ['0  stopped by Ctrl-C or SIGTERM', '1  could not start'],
+    exitCodes: ['0  stopped by Ctrl-C or SIGTERM', '1  could not start (also: the @pve-passthrough/simulator package is not installed)'],
     env: [],
   },
   demo: {
     examples: ['pve-passthrough demo', 'pve-passthrough demo --keep   # leave the simulated fleet running'],
-    exitCodes: ['0  the walkthrough ran as designed (the refusals it shows are part of it)', '1  the walkthrough broke'],
+    exitCodes: ['0  the walkthrough ran as designed (the refusals it shows are part of it)', '1  the walkthrough broke, or the @pve-passthrough/simulator package is not installed'],
     env: OUTPUT_ENV,
   },
   completion: {

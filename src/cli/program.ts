@@ -1,22 +1,12 @@
 /**
  * The command tree. Each action imports its handler lazily so that
- * `--help` does not load ssh2, undici or msw.
+ * `--help` does not load ssh2, undici or the simulator.
  */
 import { Command, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { collect } from './collect.js';
 import { teach } from './help.js';
 import type { GlobalFlags } from './common.js';
-
-const require = createRequire(import.meta.url);
-/** package.json sits three levels up from dist/src/cli, two from src/cli (tests import the source). */
-const pkg = ((): { version: string } => {
-  try {
-    return require('../../../package.json') as { version: string };
-  } catch {
-    return require('../../package.json') as { version: string };
-  }
-})();
+import { PACKAGE } from './package-json.js';
 
 /** Every shared option, once; each command takes only the ones it uses (SHARED below). */
 const OPTIONS = {
@@ -71,7 +61,7 @@ async function exit(code: Promise<number> | number): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('pve-passthrough')
     .description('Put PCI(e) passthrough on Proxmox VE fleets into a declared state, and prove it.\n\nStart with `pve-passthrough demo` (a simulated cluster, nothing real is touched).')
-    .version(`pve-passthrough ${pkg.version} (Node.js ${process.version}, ${process.platform}-${process.arch})`, '-V, --version', 'print the version, with Node.js\'s and the platform')
+    .version(`pve-passthrough ${PACKAGE.version} (Node.js ${process.version}, ${process.platform}-${process.arch})`, '-V, --version', 'print the version, with Node.js\'s and the platform')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 

@@ -21,15 +21,22 @@ import { makeStyle } from '../style.js';
 import { EXIT } from '../exit-codes.js';
 import { reportError } from '../common.js';
 import { loadScenario } from './sim.js';
+import { loadSimulator, type Simulator } from '../simulator.js';
 
 export async function demoCommand(f: { keep?: boolean }): Promise<number> {
-  const { startFleet, applyDrift } = await import('../../../mocks/index.js');
+  let sim: Simulator;
+  try {
+    sim = await loadSimulator('demo');
+  } catch (err) {
+    return reportError(err, {});
+  }
+  const { startFleet, applyDrift } = sim;
   const out = makeStyle(process.stdout);
   const say = (s: string) => process.stdout.write(`${s}\n`);
   const heading = (s: string) => say(`\n${out.bold(out.cyan(`━━ ${s}`))}`);
   const dir = mkdtempSync(join(tmpdir(), 'pve-passthrough-demo-'));
   const started = Date.now();
-  const fleet = await startFleet({ scenario: await loadScenario('demo', 'demo'), dir });
+  const fleet = await startFleet({ scenario: loadScenario(sim, 'demo', 'demo'), dir });
   const secrets = new SecretStore();
   const progress = createProgress({ stream: process.stderr, style: makeStyle(process.stderr), verbose: false, quiet: false, secrets: () => secrets.values() });
   const opts = { secrets, onEvent: progress.onEvent, pollMs: 100 };

@@ -7,6 +7,7 @@ import { dirname, resolve, basename } from 'node:path';
 import { InputError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { reportError } from '../common.js';
+import { loadSimulator, type Simulator } from '../simulator.js';
 
 export interface SimFlags {
   scenario?: string;
@@ -15,8 +16,7 @@ export interface SimFlags {
   controlPort?: string;
 }
 
-export async function loadScenario(nameOrFile: string | undefined, fallback: string) {
-  const { BUILTIN_SCENARIOS, parseScenario } = await import('../../../mocks/index.js');
+export function loadScenario({ BUILTIN_SCENARIOS, parseScenario }: Simulator, nameOrFile: string | undefined, fallback: string) {
   const name = nameOrFile ?? fallback;
   const builtin = BUILTIN_SCENARIOS[name];
   if (builtin) return builtin;
@@ -35,8 +35,9 @@ export async function loadScenario(nameOrFile: string | undefined, fallback: str
 
 export async function simCommand(f: SimFlags): Promise<number> {
   try {
-    const { startFleet, startControl } = await import('../../../mocks/index.js');
-    const scenario = await loadScenario(f.scenario, 'converge');
+    const sim = await loadSimulator('sim');
+    const { startFleet, startControl } = sim;
+    const scenario = loadScenario(sim, f.scenario, 'converge');
     const out = resolve(f.inventoryOut);
     const requestLog = f.requestLog ? resolve(f.requestLog) : undefined;
     const fleet = await startFleet({
