@@ -258,9 +258,6 @@ export function planModprobe(_node: Node, facts: HostFacts, input: BindingInput)
   }
   for (const { file, words } of otherModprobeLines(facts)) {
     const [verb, mod] = words;
-    if (verb === 'options' && mod && normalizeModule(mod) === 'vfio_pci' && words.some((w) => w.startsWith('ids=')) && plan.ids.length) {
-      warnings.push({ subject: `file ${file}`, message: `also sets options vfio-pci ids=; when a module gets ids= twice the last one wins, so check which devices end up bound` });
-    }
     if (verb === 'install' && mod && softdeps.has(normalizeModule(mod))) {
       warnings.push({ subject: `file ${file}`, message: `has an install command for ${mod}; the tool's softdep on ${mod} makes kmod ignore it (modprobe.d(5): softdep takes precedence)` });
     }

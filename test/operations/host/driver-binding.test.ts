@@ -85,12 +85,12 @@ describe('planModprobe', () => {
     expect(plan([], f).changes).toEqual([{ path: '/etc/modprobe.d/pve-passthrough.conf', after: null, reason: expect.any(String) }]);
     expect(plan([{ address: '0000:01:00.0' }], f).changes).toEqual([]);
   });
-  it('warns about another ids= line, and about an install command its softdep makes kmod ignore', () => {
+  it('warns about an install command its softdep makes kmod ignore; an operator ids= line is adoption\'s (taken over, never a second one), not a warning', () => {
     const f = withFiles(pve9IntelGrub(), {
       '/etc/modprobe.d/vfio.conf': fixture('modprobe-d/howto-vfio.conf'),
       '/etc/modprobe.d/local.conf': fixture('modprobe-d/own-install.conf'),
     });
-    expect(plan([{ address: '0000:01:00.0' }], f).warnings.map((w) => w.subject)).toEqual(['file /etc/modprobe.d/local.conf', 'file /etc/modprobe.d/vfio.conf']);
+    expect(plan([{ address: '0000:01:00.0' }], f).warnings.map((w) => w.subject)).toEqual(['file /etc/modprobe.d/local.conf']);
     const byAddress = plan([{ address: '0000:01:00.0', bind: 'address' }], f).warnings;
     expect(byAddress.map((w) => w.subject)).toEqual(['file /etc/modprobe.d/local.conf']);
     expect(byAddress[0]?.message).toMatch(/softdep on nouveau makes kmod ignore it/);
