@@ -104,19 +104,30 @@ export async function withNodeLock<T>(host: RemoteHost, fn: () => Promise<T>, o:
 
 type FileStep = Extract<HostStep, { kind: 'write-file' | 'remove-file' }>;
 
+type RefreshStep = Extract<HostStep, { kind: 'refresh' }>;
+
 /** Writes and refreshes (everything but the reboot). Call under the node lock. */
 export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[], o: HostApplyOptions): Promise<HostApplyResult> {
   const manifest: Manifest = { version: 1, runId: o.runId, node: host.node, createdAt: o.now().toISOString(), files: [] };
-  let done = 0;
   const fileSteps = steps.filter((s): s is FileStep => s.kind === 'write-file' || s.kind === 'remove-file');
-  const refreshes = steps.filter((s): s is Extract<HostStep, { kind: 'refresh' }> => s.kind === 'refresh');
+  let done = await applyFileSteps(host, fileSteps, manifest, o);
+  done += await runRefreshes(host, steps.filter((s): s is RefreshStep => s.kind === 'refresh'), manifest, o);
+  done += await runLiveBinds(host, steps.filter((s): s is LiveBindStep => s.kind === 'live-bind'), o);
+  return { stepsDone: done, manifest };
+}
 
-  // Compare-and-swap: every target is backed up and checked before the first write.
+/**
+ * Every file step, the manifest rewritten after each. Compare-and-swap first:
+ * every target is backed up and checked before the first write. A failure
+ * puts back what this run wrote (a half-done state a re-run cannot see).
+ */
+async function applyFileSteps(host: RemoteHost, fileSteps: readonly FileStep[], manifest: Manifest, o: HostApplyOptions): Promise<number> {
   const snapshots = await snapshotTargets(host, fileSteps, o.runId);
   const writeManifest = () => {
     const text = `${JSON.stringify(manifest, null, 1)}\n`;
     return run(host, atomicWrite(manifestPath(o.runId), { mode: '0600', uid: 0, gid: 0, sha256: sha(text)! }), 'write backup manifest', text);
   };
+  let done = 0;
   try {
     for (const step of fileSteps) {
       if (o.signal?.aborted) throw abortError(host.node);
@@ -125,19 +136,10 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
       if (step.kind === 'write-file') {
         o.onStep?.(`write ${step.path}`);
         const entry: ManifestEntry = { path: step.path, existed, backup: snap.backup, sha256Before: snap.sha256, sha256After: sha(step.after), mode: step.mode, uid: step.uid, gid: step.gid };
-        try {
-          await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, sha256: sha(step.after)! }), `write ${step.path}`, step.after);
-        } catch (err) {
-          if (!(err instanceof RemoteCommandError) || err.exitCode !== null) throw err;
-          // The connection dropped mid-write. The write form never leaves the target partial: say which version it is.
-          const version = await versionOnDisk(host, step);
-          if (version === 'new') {
-            manifest.files.push(entry);
-            await writeManifest().catch(() => undefined);
-          }
-          const state = version === 'new' ? 'the write had completed (new version)' : version === 'old' ? 'it is unchanged (the old version)' : 'its state could not be read back: check it by hand';
-          throw new RemoteCommandError(`${err.message}; ${step.path} is never left partial: ${state}`, null, err.stderr, { node: host.node, step: `write ${step.path}`, fix: 'check why the SSH connection to the node dropped' });
-        }
+        await writeFile(host, step, () => {
+          manifest.files.push(entry);
+          return writeManifest();
+        });
         manifest.files.push(entry);
       } else {
         o.onStep?.(`remove ${step.path}`);
@@ -149,7 +151,6 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
       await writeManifest();
     }
   } catch (err) {
-    // Some files written and no refresh run is a half-done state a re-run cannot see: put back what this run wrote.
     if (manifest.files.length > 0 && err instanceof Error) {
       const restored = await restoreFromManifest(host, manifest.files).then(() => true, () => false);
       err.message += restored
@@ -158,36 +159,58 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
     }
     throw err;
   }
+  return done;
+}
 
-  // All of a node's refreshes in ONE exec: a tool killed between update-initramfs and update-grub
-  // would leave a new initramfs behind an old loader (found by test/safety/crash-points-kill.test.ts).
-  // Each command that finished prints a line, so a failure still names the command that failed.
-  if (refreshes.length > 0) {
-    const what = (r: Extract<HostStep, { kind: 'refresh' }>) => REFRESH_ARGV[r.command].join(' ');
-    o.onStep?.(refreshes.map(what).join(' && '));
-    const script = all(...refreshes.flatMap((r) => [cmd(REFRESH_ARGV[r.command]), cmd(['printf', '%s\\n', `@@refreshed ${r.command}`])]));
-    const res = await host.exec(script, { timeoutMs: 600_000 });
-    const finished = refreshes.filter((r) => res.stdout.includes(`@@refreshed ${r.command}\n`)).length;
-    done += finished;
-    if (res.code !== 0) {
-      const failed = refreshes[Math.min(finished, refreshes.length - 1)]!;
-      await restoreFromManifest(host, manifest.files);
-      // Match the boot files to the restored configuration again.
-      await host.exec(all(...refreshes.map((r) => cmd(REFRESH_ARGV[r.command]))), { timeoutMs: 600_000 }).catch(() => undefined);
-      const detail = (res.stderr || res.stdout.replace(/^@@refreshed .*\n/gm, '')).trim().split('\n').slice(-5).join(' | ');
-      throw new RemoteCommandError(
-        `${what(failed)} failed (exit ${res.code ?? 'none: connection lost'})${detail ? `: ${detail}` : ''}; every file changed on this node was restored from its backup and no reboot was done`,
-        res.code,
-        res.stderr,
-        { node: host.node, step: what(failed), fix: 'fix the cause shown by the command, then re-run apply' },
-      );
-    }
+/**
+ * One atomic write. When the connection drops mid-write, the error says which
+ * version the target holds (the write form never leaves it partial);
+ * `recordNew` records a write that completed all the same.
+ */
+async function writeFile(host: RemoteHost, step: Extract<FileStep, { kind: 'write-file' }>, recordNew: () => Promise<unknown>): Promise<void> {
+  try {
+    await run(host, atomicWrite(step.path, { mode: step.mode, uid: step.uid, gid: step.gid, sha256: sha(step.after)! }), `write ${step.path}`, step.after);
+  } catch (err) {
+    if (!(err instanceof RemoteCommandError) || err.exitCode !== null) throw err;
+    const version = await versionOnDisk(host, step);
+    if (version === 'new') await recordNew().catch(() => undefined);
+    const state = version === 'new' ? 'the write had completed (new version)' : version === 'old' ? 'it is unchanged (the old version)' : 'its state could not be read back: check it by hand';
+    throw new RemoteCommandError(`${err.message}; ${step.path} is never left partial: ${state}`, null, err.stderr, { node: host.node, step: `write ${step.path}`, fix: 'check why the SSH connection to the node dropped' });
   }
-  const liveBinds = steps.filter((s): s is LiveBindStep => s.kind === 'live-bind');
-  if (liveBinds.length) {
-    o.onStep?.('modprobe vfio-pci');
-    await run(host, render(cmd(['modprobe', 'vfio-pci'])) as Script, 'modprobe vfio-pci');
-  }
+}
+
+/**
+ * All of a node's refreshes in ONE exec: a tool killed between update-initramfs and update-grub
+ * would leave a new initramfs behind an old loader (found by test/safety/crash-points-kill.test.ts).
+ * Each command that finished prints a line, so a failure still names the command that failed;
+ * then every file this run changed is restored and the boot files refreshed to match.
+ */
+async function runRefreshes(host: RemoteHost, refreshes: readonly RefreshStep[], manifest: Manifest, o: HostApplyOptions): Promise<number> {
+  if (refreshes.length === 0) return 0;
+  const what = (r: RefreshStep) => REFRESH_ARGV[r.command].join(' ');
+  o.onStep?.(refreshes.map(what).join(' && '));
+  const script = all(...refreshes.flatMap((r) => [cmd(REFRESH_ARGV[r.command]), cmd(['printf', '%s\\n', `@@refreshed ${r.command}`])]));
+  const res = await host.exec(script, { timeoutMs: 600_000 });
+  const finished = refreshes.filter((r) => res.stdout.includes(`@@refreshed ${r.command}\n`)).length;
+  if (res.code === 0) return finished;
+  const failed = refreshes[Math.min(finished, refreshes.length - 1)]!;
+  await restoreFromManifest(host, manifest.files);
+  await host.exec(all(...refreshes.map((r) => cmd(REFRESH_ARGV[r.command]))), { timeoutMs: 600_000 }).catch(() => undefined);
+  const detail = (res.stderr || res.stdout.replace(/^@@refreshed .*\n/gm, '')).trim().split('\n').slice(-5).join(' | ');
+  throw new RemoteCommandError(
+    `${what(failed)} failed (exit ${res.code ?? 'none: connection lost'})${detail ? `: ${detail}` : ''}; every file changed on this node was restored from its backup and no reboot was done`,
+    res.code,
+    res.stderr,
+    { node: host.node, step: what(failed), fix: 'fix the cause shown by the command, then re-run apply' },
+  );
+}
+
+/** Live binds, last, once the persistent configuration is in place: `modprobe vfio-pci`, then each function. */
+async function runLiveBinds(host: RemoteHost, liveBinds: readonly LiveBindStep[], o: HostApplyOptions): Promise<number> {
+  if (liveBinds.length === 0) return 0;
+  o.onStep?.('modprobe vfio-pci');
+  await run(host, render(cmd(['modprobe', 'vfio-pci'])) as Script, 'modprobe vfio-pci');
+  let done = 0;
   for (const step of liveBinds) {
     if (o.signal?.aborted) throw abortError(host.node);
     const what = `bind ${step.address} to vfio-pci${step.from ? ` (from ${step.from})` : ''}`;
@@ -206,7 +229,7 @@ export async function applyHostSteps(host: RemoteHost, steps: readonly HostStep[
     }
     done++;
   }
-  return { stepsDone: done, manifest };
+  return done;
 }
 
 type LiveBindStep = Extract<HostStep, { kind: 'live-bind' }>;
