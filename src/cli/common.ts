@@ -15,6 +15,7 @@ import { escapeControl, terminalSafe } from './terminal-text.js';
 import type { EngineOptions } from '../engine/context.js';
 import { newRunId } from '../engine/context.js';
 import { RunLog } from '../engine/runlog.js';
+import { nodeNameFromHost } from '../engine/node-name.js';
 import { createProgress, type Progress } from './progress.js';
 import { askSecret } from './prompt.js';
 import { makeStyle, type Style } from './style.js';
@@ -64,7 +65,11 @@ export interface Session {
 
 export { collect } from './collect.js';
 
-export async function resolveInventory(f: GlobalFlags): Promise<Inventory> {
+/**
+ * `naming`: for --host without --node-name, the name read from the host
+ * (engine/node-name.ts), or `provisional` for the inventory used to read it.
+ */
+export async function resolveInventory(f: GlobalFlags, naming: { nodeName?: string; provisional?: boolean; hostnameProblem?: string } = {}): Promise<Inventory> {
   if (f.inventory && f.host) throw new InputError('use either -i/--inventory or --host, not both');
   if (f.inventory) return (await loadInventory(f.inventory)).inventory;
   if (f.host) {
@@ -75,7 +80,8 @@ export async function resolveInventory(f: GlobalFlags): Promise<Inventory> {
       api: f.api,
       devices: f.device ?? [],
       vms: (f.vm ?? []).map(parseVmid),
-      nodeName: f.nodeName,
+      nodeName: f.nodeName ?? naming.nodeName ?? (naming.provisional ? PROVISIONAL_NODE : undefined),
+      ...(naming.hostnameProblem !== undefined ? { hostnameProblem: naming.hostnameProblem } : {}),
       ...(f.identity !== undefined ? { identityFile: resolvePath(f.identity) } : {}),
       ...(f.kernelParam ? { kernelParams: f.kernelParam } : {}),
       ...(f.iommuPt ? { iommuPassthrough: true } : {}),
@@ -93,9 +99,13 @@ function parseVmid(v: string): number {
   return n;
 }
 
+/** The name of a --host node while its real name is read from the host (never planned under it). */
+const PROVISIONAL_NODE = 'unnamed';
+
 /** Engine options, progress on stderr and the run log for one command. */
 export async function openSession(f: GlobalFlags, command: string, machineOutput: boolean): Promise<Session> {
-  const inventory = await resolveInventory(f);
+  const naming = Boolean(f.host && !f.inventory && f.nodeName === undefined);
+  let inventory = await resolveInventory(f, { provisional: naming });
   const secrets = new SecretStore(process.env, askSecret);
   const err = makeStyle(process.stderr);
   const out = makeStyle(process.stdout);
@@ -125,6 +135,16 @@ export async function openSession(f: GlobalFlags, command: string, machineOutput
       runLog?.write({ time: new Date().toISOString(), ...e });
     },
   };
+  if (naming) {
+    // --host without --node-name: the node is named by its own hostname (checked against the API's node list).
+    try {
+      const read = await nodeNameFromHost(inventory, engine);
+      inventory = await resolveInventory(f, 'nodeName' in read ? { nodeName: read.nodeName } : { hostnameProblem: read.unreadable });
+    } catch (err) {
+      progress.done(); // the caller has no session to stop
+      throw err;
+    }
+  }
   return { inventory, secrets, progress, runLog, engine, out, err };
 }
 

@@ -23,7 +23,7 @@ const OPTIONS = {
   iommuPt: () => new Option('--iommu-pt', 'with --host: add iommu=pt to the kernel command line'),
   xVga: () => new Option('--x-vga', 'with --host --vm: give the devices as the VM\'s primary GPU (hostpci x-vga=1)'),
   exact: () => new Option('--exact', 'with --host: the flags are the whole declaration, so what they do not name is removed (kernel parameters, iommu=pt, other bound devices, hostpci options such as x-vga; the machine may change to q35); without it flags mode only adds'),
-  nodeName: () => new Option('--node-name <name>', 'with --host: the PVE node name, when it differs from the host name'),
+  nodeName: () => new Option('--node-name <name>', 'with --host: the PVE node name (default: the host\'s own `hostname`, checked against the cluster\'s node list when --api is given)'),
   profile: () => new Option('--profile <name>', 'with --host: a stored connection profile (see `profile add`)'),
   concurrency: () => new Option('--concurrency <n>', 'nodes worked on at once (default 16)'),
   sshConfig: () => new Option('-F, --ssh-config <file>', 'OpenSSH client config to read instead of ~/.ssh/config and /etc/ssh/ssh_config'),

@@ -17,6 +17,8 @@ export interface FlagInventory {
   readonly devices: readonly string[];
   readonly vms: readonly number[];
   readonly nodeName?: string;
+  /** Why the host's `hostname` could not be read (engine/node-name.ts), for the refusal of an IP --host. */
+  readonly hostnameProblem?: string;
   readonly kernelParams?: readonly string[];
   readonly iommuPassthrough?: boolean;
   /** --x-vga: the VMs get the devices as their primary GPU (hostpci x-vga=1). */
@@ -40,6 +42,10 @@ export function fullPciAddress(address: string): string {
   return /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(a) ? `0000:${a}` : a;
 }
 
+export function isIpAddress(host: string): boolean {
+  return /^\d+(?:\.\d+){3}$/.test(host) || host.includes(':');
+}
+
 export function inventoryFromFlags(f: FlagInventory): Inventory {
   const m = /^(?:([a-z_][a-z0-9_-]*)@)?([^@:\s]+|\[[0-9a-fA-F:.]+\])(?::(\d+))?$/.exec(f.host);
   if (!m) throw new InputError(`--host "${f.host}" is not of the form [user@]host[:port]`, [], { fix: 'e.g. --host root@pve1 or --host admin@10.0.0.11:2222' });
@@ -48,9 +54,10 @@ export function inventoryFromFlags(f: FlagInventory): Inventory {
   const user = m[1] ?? p.sshUser;
   const host = m[2]!.replace(/^\[|\]$/g, '');
   const port = m[3] ? Number(m[3]) : p.sshPort;
-  // An address says nothing about the node's name (`127.0.0.1` is not node "127"): ask for it rather than guess.
-  if (f.nodeName === undefined && (/^\d+(?:\.\d+){3}$/.test(host) || host.includes(':'))) {
-    throw new InputError(`--host ${host} is an IP address, so the PVE node name is not known`, [], { fix: 'add --node-name NAME (the name `hostname` prints on that node, as in the PVE web UI)' });
+  // The session names the node from its `hostname` first; when that cannot be read, an address says
+  // nothing about the node's name (`127.0.0.1` is not node "127"): ask for it rather than guess.
+  if (f.nodeName === undefined && isIpAddress(host)) {
+    throw new InputError(`--host ${host} is an IP address and the node's hostname could not be read${f.hostnameProblem ? ` (${f.hostnameProblem})` : ''}, so the PVE node name is not known`, [], { fix: 'add --node-name NAME (the name `hostname` prints on that node, as in the PVE web UI)' });
   }
   const nodeName = f.nodeName ?? host.split('.')[0]!;
   const apiUrl = f.api ?? p.api;

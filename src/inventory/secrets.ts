@@ -11,6 +11,7 @@ export type Prompt = (question: string) => Promise<string>;
 
 export class SecretStore {
   private readonly seen = new Set<string>();
+  private readonly answers = new Map<string, Promise<string>>();
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env, private readonly prompt?: Prompt) {}
 
@@ -46,7 +47,10 @@ export class SecretStore {
     if (ref.value !== undefined && ref.allowInline) return ref.value;
     if (ref.prompt || (!ref.env && !ref.file)) {
       if (!this.prompt) throw new InputError(`${what}: no secret source and no terminal to ask on`, [], { fix: 'set "env" or "file" for this secret' });
-      return this.prompt(`${what}: `);
+      // Asked once per run: a second connection for the same secret (e.g. naming a --host node first) reuses the answer.
+      const asked = this.answers.get(what) ?? this.prompt(`${what}: `);
+      this.answers.set(what, asked);
+      return asked;
     }
     throw new InputError(`${what}: no usable secret source`, [], { fix: 'set "env" or "file" for this secret' });
   }

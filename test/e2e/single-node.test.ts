@@ -122,7 +122,7 @@ describe('a single node from a laptop', () => {
     const node = tf.inventory.clusters[0]!.nodes[0]!;
     const r = await cli(['plan', '--host', `root@127.0.0.1:${node.ssh.port}`, '--device', '01:00.0']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/IP address[\s\S]*--node-name/);
+    expect(r.stderr).toMatch(/IP address and the node.s hostname could not be read[\s\S]*--node-name/);
     expect(r.stdout + r.stderr).not.toMatch(/node 127\b/);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Read-only system tools of the dialect (uname, pveversion, lspci, dmesg,
+ * Read-only system tools of the dialect (uname, hostname, pveversion, lspci, dmesg,
  * systemctl, ip, lsblk, pvecm) plus `modprobe vfio-pci`, printing what the
  * real tools print for the simulated boot (the kernel's drivers/iommu/ messages,
  * pciutils lspci(8), pve-docs pvecm.adoc).
@@ -23,6 +23,13 @@ export function systemCommands(host: SimHost): Map<string, Handler> {
   m.set('uname', (args, ctx) => {
     if (!same(args, ['-r'])) throw form('uname', args);
     ctx.out(`${host.booted.kernel}\n`);
+    return 0;
+  });
+
+  // `hostname`: the kernel's host name (set from /etc/hostname at boot); PVE's node name is its first label.
+  m.set('hostname', (args, ctx) => {
+    if (args.length > 0) throw form('hostname', args);
+    ctx.out(`${host.profile.hostname}\n`);
     return 0;
   });
 
