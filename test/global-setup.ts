@@ -6,7 +6,7 @@
  * newer than the build info tsc -b writes for its project.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Newest .ts file under dir; build output and installed packages are not sources. */
@@ -36,5 +36,13 @@ export default function setup(): void {
     !mtime(join(root, 'mocks/dist/index.js')) ||
     Math.max(newest(join(root, 'src')), newest(join(root, 'bench'))) > mtime(join(root, 'dist/tsconfig.build.tsbuildinfo')) ||
     newest(join(root, 'mocks')) > mtime(join(root, 'mocks/dist/tsconfig.tsbuildinfo'));
+  // Worktrees that share another checkout's node_modules get that checkout's simulator: say so rather than test it silently.
+  let linked = '';
+  try {
+    linked = realpathSync(join(root, 'node_modules/@pve-passthrough/simulator'));
+  } catch {
+    console.warn('global-setup: node_modules has no @pve-passthrough/simulator (the mocks/ workspace): run npm install; demo/sim tests will fail');
+  }
+  if (linked && linked !== realpathSync(join(root, 'mocks'))) console.warn(`global-setup: node_modules links the simulator of another checkout (${linked}); demo/sim tests run that build, not this checkout's mocks/`);
   if (stale) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 }
