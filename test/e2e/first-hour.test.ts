@@ -109,7 +109,7 @@ describe('a typo in a declared address leaves a working GPU alone (fail closed)'
     writeFileSync(bad, JSON.stringify(inv));
     const plan = await cli(['plan', '-i', bad, '--node', 'pve1', '--detailed-exitcode']);
     expect(plan.code, plan.stderr).toBe(2);
-    expect(plan.stdout).toMatch(/device 0000:02:00\.0: not found in lspci on this host \(did you mean 0000:01:00\.0[ )]/);
+    expect(plan.stdout).toMatch(/device 0000:02:00\.0: not found in lspci on this host \(did you mean 0000:01:00\.0[ ,)]/);
     expect(plan.stdout).toMatch(/nothing on this node is planned, removals included/);
     expect(plan.stdout).not.toMatch(/- remove|remove \/etc/);
 
