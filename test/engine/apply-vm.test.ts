@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../../src/errors.js';
-import { applyVmPlan, type VmApi } from '../../../src/operations/vm/apply-vm.js';
-import { planVm } from '../../../src/operations/vm/plan-vm.js';
-import type { VmPlan } from '../../../src/operations/vm/types.js';
-import { ctx, current, vm } from './helpers.js';
+import { ApiError } from '../../src/errors.js';
+import { applyVmPlan, type VmApi } from '../../src/engine/apply-vm.js';
+import { planVm } from '../../src/operations/vm/plan-vm.js';
+import type { VmPlan } from '../../src/operations/vm/types.js';
+import { ctx, current, vm } from '../operations/vm/helpers.js';
 
 const OK = { upid: 'UPID:pve1:00000001:00000001:00000001:qmconfig:101:root@pam:', exitstatus: 'OK' };
 
