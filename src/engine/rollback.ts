@@ -9,7 +9,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { InputError, SafetyError } from '../errors.js';
 import type { RemoteHost } from '../transport/types.js';
 import { assertRemotePath, atomicWrite, backupPathFor, batch, cmd, parseBatch, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, type Script } from '../transport/shell.js';
-import { createContext, type EngineOptions } from './context.js';
+import { createContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
 import { hashOnHost, manifestPath, REFRESH_ARGV, restoreFromManifest, run as runScript, withNodeLock, type Manifest, type ManifestEntry } from './host-apply.js';
 import { refreshStepsForPaths } from '../operations/host/refresh.js';
@@ -42,104 +42,31 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
   const node = cluster?.nodes.find((n) => n.name === o.node);
   if (!cluster || !node) throw new InputError(`node "${o.node}" is not in the inventory`, [], { fix: 'pass --node with a node name from the inventory' });
   const base = { cluster: cluster.name, node: node.name };
-  const say = (status: 'step' | 'reboot' | 'done' | 'failed', message: string) => ctx.emit({ type: 'node', ...base, status, message });
+  const say: Say = (status, message) => ctx.emit({ type: 'node', ...base, status, message });
   let restoredRun: string | null = null;
-  const files: RollbackReport['files'][number][] = [];
+  const files: FileAction[] = [];
   try {
     const host = await ctx.conn.logged(cluster, node);
-    const nonce = ctx.nonce();
-    const list = parseBatch((await host.exec(batch([{ key: 'manifests', cmd: cmd(['printf', '%s\\n', `${STATE_DIR}/backups/*/manifest.json`], { raw: [2] }) }], nonce))).stdout, nonce);
-    const runs = (list.get('manifests')?.output ?? '')
-      .split('\n')
-      .map((l) => /\/backups\/([A-Za-z0-9_.-]+)\/manifest\.json$/.exec(l.trim())?.[1])
-      .filter((x): x is string => !!x)
-      .sort();
-    restoredRun = o.run ?? runs.at(-1) ?? null;
-    if (!restoredRun || !runs.includes(restoredRun)) {
-      throw new InputError(o.run ? `no backups of run ${o.run} on ${node.name}` : `no pve-passthrough backups on ${node.name}: nothing to roll back`, [], { node: node.name, fix: runs.length ? `choose one of: ${runs.join(', ')}` : undefined });
-    }
-    const manifest = await readManifest(host, restoredRun, ctx.nonce());
+    const run = await chooseRun(host, ctx.nonce(), o.run);
+    restoredRun = run;
+    const manifest = await readManifest(host, run, ctx.nonce());
     const facts = await readFacts(ctx, cluster, node);
     let stepsDone = 0;
-    const refreshes: (keyof typeof REFRESH_ARGV)[] = [];
     await withNodeLock(host, async () => {
-      const run = restoredRun!;
-      const todo: ManifestEntry[] = [];
-      const current = new Map<string, string | null>();
-      const conflicts: string[] = [];
-      for (const f of manifest.files) {
-        // A manifest is data from the host: its paths are checked before any is used.
-        assertRemotePath(f.path);
-        if (f.existed && f.backup !== backupPathFor(run, f.path)) {
-          throw new SafetyError(ErrorCode.MANIFEST, `the manifest of run ${run} names backup ${JSON.stringify(String(f.backup).slice(0, 120))} for ${f.path}, which is not where that run keeps it`, { node: node.name, step: 'rollback', fix: 'inspect /var/lib/pve-passthrough/backups on the node; nothing was changed' });
-        }
-        if (f.existed) {
-          const h = await hashOnHost(host, f.backup!);
-          if (h === null) throw new SafetyError(ErrorCode.BACKUP_MISSING, `backup ${f.backup} is missing`, { node: node.name, step: 'rollback' });
-          if (f.sha256Before && h !== f.sha256Before) {
-            throw new SafetyError(ErrorCode.BACKUP_CHECKSUM, `backup ${f.backup} does not match its checksum in the manifest`, { node: node.name, step: 'rollback', fix: 'inspect the backup by hand; nothing was changed' });
-          }
-        }
-        const now = await hashOnHost(host, f.path);
-        current.set(f.path, now);
-        if (now === (f.existed ? f.sha256Before : null)) {
-          files.push({ path: f.path, action: 'unchanged' });
-          continue;
-        }
-        if (now !== f.sha256After && !o.force) conflicts.push(`${f.path} (${now === null ? 'removed' : 'changed'} since run ${run} wrote it)`);
-        todo.push(f);
-        files.push({ path: f.path, action: f.existed ? 'restored' : 'removed' });
-      }
-      if (conflicts.length > 0) {
-        files.length = 0;
-        throw new SafetyError(ErrorCode.CHANGED_SINCE_RUN, `refusing to roll back over later changes: ${conflicts.join(', ')}; nothing was restored`, {
-          node: node.name, step: 'rollback', fix: 'look at the file(s) first; rollback --force restores anyway (their current content is kept in this rollback\'s own backup)',
-        });
-      }
+      const { todo, current } = await checkManifest(host, run, manifest, o.force === true, files);
       if (todo.length === 0) return;
       // The refreshes plan would make for these files (src/operations/host/refresh.ts).
-      refreshes.push(...refreshStepsForPaths(todo.map((f) => f.path), facts).flatMap((s: HostStep) => (s.kind === 'refresh' ? [s.command] : [])));
-      // The rollback is a run too: what it replaces is backed up on the host first, so it can be undone the same way.
-      const own: Manifest = { version: 1, runId: ctx.runId, node: node.name, createdAt: ctx.now().toISOString(), files: [] };
-      const writeOwn = () => { const text = `${JSON.stringify(own, null, 1)}\n`; return runScript(host, atomicWrite(manifestPath(ctx.runId), { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(text).digest('hex') }), 'write backup manifest', text); };
-      try {
-        for (const f of [...todo].reverse()) {
-          say('step', f.existed ? `restore ${f.path}` : `remove ${f.path}`);
-          let backup: string | null = null;
-          let before: string | null = null;
-          if (current.get(f.path) !== null) {
-            backup = backupPathFor(ctx.runId, f.path);
-            const r = await host.exec(snapshotFile(f.path, backup));
-            before = r.code === 0 ? /^([0-9a-f]{64})\s/.exec(r.stdout)?.[1] ?? null : null;
-            if (before === null) throw new SafetyError(ErrorCode.BACKUP, `could not back up ${f.path} before restoring it: ${r.stderr.trim()}`, { node: node.name, step: 'rollback', fix: 'check free space and permissions under /var/lib/pve-passthrough on the node' });
-          }
-          if (f.existed) await runScript(host, restoreFromBackup(f.path, f.backup!), `restore ${f.path}`);
-          else await runScript(host, removeFile(f.path), `remove ${f.path}`);
-          own.files.push({ path: f.path, existed: backup !== null, backup, sha256Before: before, sha256After: f.existed ? f.sha256Before : null, mode: f.mode, uid: f.uid, gid: f.gid });
-          stepsDone++;
-          await writeOwn();
-        }
-        for (const r of refreshes) {
-          say('step', REFRESH_ARGV[r].join(' '));
-          await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, REFRESH_ARGV[r].join(' '));
-          stepsDone++;
-        }
-      } catch (err) {
-        // Leave the node as it was before this rollback, boot files included.
-        await restoreFromManifest(host, own.files).catch(() => undefined);
-        for (const r of refreshes) await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, `${REFRESH_ARGV[r].join(' ')} (after undoing the rollback)`).catch(() => undefined);
-        throw err;
-      }
+      const refreshes = refreshStepsForPaths(todo.map((f) => f.path), facts).flatMap((s: HostStep) => (s.kind === 'refresh' ? [s.command] : []));
+      stepsDone = await restoreAsRun(ctx, host, todo, current, refreshes, say);
     });
     const restoredAny = files.some((f) => f.action !== 'unchanged');
     let rebooted = false;
-    const policy = ctx.rebootOverride ?? cluster.policy.reboot;
-    if (restoredAny && policy !== 'never') {
+    if (restoredAny && (ctx.rebootOverride ?? cluster.policy.reboot) !== 'never') {
       const gate = new RebootGate(ctx, cluster);
       await gate.withSlot(node, (m) => say('reboot', m), () => gate.reboot(node, (m) => say('reboot', m)));
       rebooted = true;
     }
-    const message = !restoredAny ? `nothing to restore: the files already match run ${restoredRun}'s backups` : `restored ${files.filter((f) => f.action !== 'unchanged').length} file(s) from run ${restoredRun}${rebooted ? ' and rebooted' : '; reboot pending (policy "never")'}`;
+    const message = !restoredAny ? `nothing to restore: the files already match run ${run}'s backups` : `restored ${files.filter((f) => f.action !== 'unchanged').length} file(s) from run ${run}${rebooted ? ' and rebooted' : '; reboot pending (policy "never")'}`;
     say('done', message);
     return { version: 1, runId: ctx.runId, restoredRun, files, result: { ...base, outcome: restoredAny ? 'applied' : 'unchanged', stepsDone, rebooted, message, checks: [] } };
   } catch (err) {
@@ -149,6 +76,109 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
   } finally {
     await ctx.conn.closeAll();
   }
+}
+
+type Say = (status: 'step' | 'reboot' | 'done' | 'failed', message: string) => void;
+type FileAction = RollbackReport['files'][number];
+type RefreshCommand = keyof typeof REFRESH_ARGV;
+
+/** The run to undo: the one asked for, or the newest with a manifest on the node. */
+async function chooseRun(host: RemoteHost, nonce: string, asked: string | undefined): Promise<string> {
+  const list = parseBatch((await host.exec(batch([{ key: 'manifests', cmd: cmd(['printf', '%s\\n', `${STATE_DIR}/backups/*/manifest.json`], { raw: [2] }) }], nonce))).stdout, nonce);
+  const runs = (list.get('manifests')?.output ?? '')
+    .split('\n')
+    .map((l) => /\/backups\/([A-Za-z0-9_.-]+)\/manifest\.json$/.exec(l.trim())?.[1])
+    .filter((x): x is string => !!x)
+    .sort();
+  const run = asked ?? runs.at(-1) ?? null;
+  if (!run || !runs.includes(run)) {
+    throw new InputError(asked ? `no backups of run ${asked} on ${host.node}` : `no pve-passthrough backups on ${host.node}: nothing to roll back`, [], { node: host.node, fix: runs.length ? `choose one of: ${runs.join(', ')}` : undefined });
+  }
+  return run;
+}
+
+/**
+ * Under the node lock, before anything changes: each backup against its
+ * manifest hash, each file against the hash the run left. Fills `files` with
+ * what will happen to each; a file changed since the run refuses the whole
+ * rollback unless `force`. Returns what to restore and the files' hashes now.
+ */
+async function checkManifest(host: RemoteHost, run: string, manifest: Manifest, force: boolean, files: FileAction[]): Promise<{ todo: ManifestEntry[]; current: Map<string, string | null> }> {
+  const node = host.node;
+  const todo: ManifestEntry[] = [];
+  const current = new Map<string, string | null>();
+  const conflicts: string[] = [];
+  for (const f of manifest.files) {
+    // A manifest is data from the host: its paths are checked before any is used.
+    assertRemotePath(f.path);
+    if (f.existed && f.backup !== backupPathFor(run, f.path)) {
+      throw new SafetyError(ErrorCode.MANIFEST, `the manifest of run ${run} names backup ${JSON.stringify(String(f.backup).slice(0, 120))} for ${f.path}, which is not where that run keeps it`, { node, step: 'rollback', fix: 'inspect /var/lib/pve-passthrough/backups on the node; nothing was changed' });
+    }
+    if (f.existed) {
+      const h = await hashOnHost(host, f.backup!);
+      if (h === null) throw new SafetyError(ErrorCode.BACKUP_MISSING, `backup ${f.backup} is missing`, { node, step: 'rollback' });
+      if (f.sha256Before && h !== f.sha256Before) {
+        throw new SafetyError(ErrorCode.BACKUP_CHECKSUM, `backup ${f.backup} does not match its checksum in the manifest`, { node, step: 'rollback', fix: 'inspect the backup by hand; nothing was changed' });
+      }
+    }
+    const now = await hashOnHost(host, f.path);
+    current.set(f.path, now);
+    if (now === (f.existed ? f.sha256Before : null)) {
+      files.push({ path: f.path, action: 'unchanged' });
+      continue;
+    }
+    if (now !== f.sha256After && !force) conflicts.push(`${f.path} (${now === null ? 'removed' : 'changed'} since run ${run} wrote it)`);
+    todo.push(f);
+    files.push({ path: f.path, action: f.existed ? 'restored' : 'removed' });
+  }
+  if (conflicts.length > 0) {
+    files.length = 0;
+    throw new SafetyError(ErrorCode.CHANGED_SINCE_RUN, `refusing to roll back over later changes: ${conflicts.join(', ')}; nothing was restored`, {
+      node, step: 'rollback', fix: 'look at the file(s) first; rollback --force restores anyway (their current content is kept in this rollback\'s own backup)',
+    });
+  }
+  return { todo, current };
+}
+
+/**
+ * Restores `todo` (last written first) and runs the refreshes, as a run of
+ * its own: what it replaces is backed up on the host first and recorded in
+ * its own manifest, so it can be undone the same way. On failure the node is
+ * put back as it was before this rollback, boot files included. Returns the
+ * steps done.
+ */
+async function restoreAsRun(ctx: EngineContext, host: RemoteHost, todo: readonly ManifestEntry[], current: ReadonlyMap<string, string | null>, refreshes: readonly RefreshCommand[], say: Say): Promise<number> {
+  const own: Manifest = { version: 1, runId: ctx.runId, node: host.node, createdAt: ctx.now().toISOString(), files: [] };
+  const writeOwn = () => { const text = `${JSON.stringify(own, null, 1)}\n`; return runScript(host, atomicWrite(manifestPath(ctx.runId), { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(text).digest('hex') }), 'write backup manifest', text); };
+  let stepsDone = 0;
+  try {
+    for (const f of [...todo].reverse()) {
+      say('step', f.existed ? `restore ${f.path}` : `remove ${f.path}`);
+      let backup: string | null = null;
+      let before: string | null = null;
+      if (current.get(f.path) !== null) {
+        backup = backupPathFor(ctx.runId, f.path);
+        const r = await host.exec(snapshotFile(f.path, backup));
+        before = r.code === 0 ? /^([0-9a-f]{64})\s/.exec(r.stdout)?.[1] ?? null : null;
+        if (before === null) throw new SafetyError(ErrorCode.BACKUP, `could not back up ${f.path} before restoring it: ${r.stderr.trim()}`, { node: host.node, step: 'rollback', fix: 'check free space and permissions under /var/lib/pve-passthrough on the node' });
+      }
+      if (f.existed) await runScript(host, restoreFromBackup(f.path, f.backup!), `restore ${f.path}`);
+      else await runScript(host, removeFile(f.path), `remove ${f.path}`);
+      own.files.push({ path: f.path, existed: backup !== null, backup, sha256Before: before, sha256After: f.existed ? f.sha256Before : null, mode: f.mode, uid: f.uid, gid: f.gid });
+      stepsDone++;
+      await writeOwn();
+    }
+    for (const r of refreshes) {
+      say('step', REFRESH_ARGV[r].join(' '));
+      await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, REFRESH_ARGV[r].join(' '));
+      stepsDone++;
+    }
+  } catch (err) {
+    await restoreFromManifest(host, own.files).catch(() => undefined);
+    for (const r of refreshes) await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, `${REFRESH_ARGV[r].join(' ')} (after undoing the rollback)`).catch(() => undefined);
+    throw err;
+  }
+  return stepsDone;
 }
 
 async function readOne(host: RemoteHost, path: string, nonce: string): Promise<string | null> {
