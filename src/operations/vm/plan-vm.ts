@@ -139,140 +139,32 @@ function chipsetWarning(from: string, to: string): string {
 
 export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmPlan {
   const subject = `VM ${desired.vmid}`;
-  const warnings: Warning[] = [];
-  const refused: Refusal[] = [];
-  const set: Record<string, string> = {};
-  const del: string[] = [];
   const cfg = current.config;
   // exact: false (flags mode) only adds: options the declaration leaves unset keep the VM's values.
   const { wanted, kept } = keepCurrentHostpci(desired, cfg, (a, b) => sameDevice(a, b, desired.node, ctx.mappings));
-
-  // --- hostpci entries -------------------------------------------------------
-  const existing = new Map<number, { value: string; parsed: Hostpci | undefined }>();
-  for (const key of HOSTPCI_KEYS) {
-    const value = cfg[key];
-    if (value === undefined) continue;
-    const parsed = tryParse(value);
-    if (!parsed) warnings.push({ subject, message: `${key} has a value this tool cannot read (${JSON.stringify(value.slice(0, 80))}); it is left alone unless manageAllHostpci is set` });
-    existing.set(hostpciIndex(key) as number, { value, parsed });
-  }
-  const claimed = new Map<number, number>(); // config index → wanted index
-  const placed = new Array<number | undefined>(wanted.length);
-  // 1. exact matches keep their index
-  wanted.forEach((w, wi) => {
-    for (const [i, e] of existing) {
-      if (!claimed.has(i) && e.parsed && hostpciEqual(e.parsed, w)) {
-        claimed.set(i, wi);
-        placed[wi] = i;
-        return;
-      }
-    }
-  });
-  // 2. the same device with other options is updated in place
-  wanted.forEach((w, wi) => {
-    if (placed[wi] !== undefined) return;
-    for (const [i, e] of existing) {
-      if (!claimed.has(i) && e.parsed && sameDevice(e.parsed, w, desired.node, ctx.mappings)) {
-        claimed.set(i, wi);
-        placed[wi] = i;
-        set[`hostpci${i}`] = serialiseHostpci(w);
-        return;
-      }
-    }
-  });
-  // 3. undeclared entries: removed with manageAllHostpci; else kept, and refused when they pass a declared device again
-  const freed: number[] = [];
-  for (const [i, e] of existing) {
-    if (claimed.has(i)) continue;
-    if (desired.manageAllHostpci) {
-      freed.push(i);
-      continue;
-    }
-    const dup = e.parsed && wanted.findIndex((w) => sameDevice(e.parsed as Hostpci, w, desired.node, ctx.mappings));
-    if (dup !== undefined && dup !== -1) {
-      refused.push({
-        subject, reason: `hostpci${i} (${e.value}) also passes a device declared for this VM; the VM would not start (device assigned more than once)`,
-        fix: 'remove that entry or set manageAllHostpci',
-      });
-    }
-  }
-  // 4. new entries take the lowest free index (a freed one is overwritten rather than deleted)
-  const free = Array.from({ length: MAX_HOSTPCI }, (_, i) => i).filter((i) => !existing.has(i) || freed.includes(i));
-  wanted.forEach((w, wi) => {
-    if (placed[wi] !== undefined) return;
-    const i = free.shift();
-    if (i === undefined) {
-      refused.push({ subject, reason: `no free hostpci index: a VM can have at most ${MAX_HOSTPCI} entries`, fix: 'remove entries or set manageAllHostpci' });
-      return;
-    }
-    placed[wi] = i;
-    set[`hostpci${i}`] = serialiseHostpci(w);
-  });
-  for (const i of freed) if (!(`hostpci${i}` in set)) del.push(`hostpci${i}`);
-
-  // --- conflicts with other VMs ------------------------------------------------
-  wanted.forEach((w) => {
-    const conflict = findConflict(w, desired.node, ctx.otherAssignments, ctx.mappings, desired.vmid);
-    if (conflict) {
-      refused.push({
-        subject, reason: `device ${describe(w)} is already assigned to VM ${conflict.vmid} (${conflict.key}: ${conflict.value}) on ${conflict.node}`,
-        fix: `remove it from VM ${conflict.vmid} first`,
-      });
-    }
-  });
-  for (const w of wanted) {
-    if (w.mapping && !ctx.mappings.some((m) => m.id === w.mapping)) {
-      refused.push({ subject, reason: `mapping "${w.mapping}" is neither declared in the inventory nor present in the cluster${didYouMean(w.mapping, ctx.mappings.map((m) => m.id))}`, fix: 'declare it under mappings, or correct the id' });
-    } else if (w.mapping && addressesOn(w, desired.node, ctx.mappings).length === 0) {
-      refused.push({ subject, reason: `mapping "${w.mapping}" has no device on node ${desired.node}`, fix: `add ${desired.node} to the mapping's nodes` });
-    }
-  }
-
-  // --- the host side: every device the VM reaches, checked like a node device ---
+  const { set, del, placed, warnings, refused } = placeEntries(subject, desired, cfg, wanted, ctx.mappings);
+  refused.push(...conflictRefusals(subject, desired, wanted, ctx));
+  // The host side: every device the VM reaches, checked like a node device.
   if (ctx.host) {
     wanted.forEach((w, wi) => {
       const key = placed[wi] !== undefined ? `hostpci${placed[wi]}` : 'hostpci';
       refused.push(...hostSafetyRefusals(subject, key, w, addressesOn(w, desired.node, ctx.mappings), ctx.host!));
     });
   }
-
-  // --- machine and guest-side checks -------------------------------------------
-  const wantsPcie = wanted.some((w) => w.pcie === true);
-  const m0 = desiredMachine(desired, cfg.machine, wantsPcie, { node: desired.node, ...(cfg.ostype !== undefined ? { ostype: cfg.ostype } : {}), ...(ctx.machines ? { machines: ctx.machines } : {}) });
-  // Only adds: the machine type is kept unless declared, so an entry asking for pcie=1 on an i440fx VM cannot be had.
-  const m = !desired.exact && desired.machine === undefined && m0.value !== undefined
-    ? { refusal: `pcie=1 needs a q35 machine and this VM's machine (${cfg.machine ?? 'pc'}) is kept: "machine" is not declared` }
-    : m0;
-  if (m.refusal) refused.push({ subject, reason: m.refusal });
-  if (m.value !== undefined) set.machine = m.value;
-  if (m.warning) warnings.push({ subject, message: m.warning });
-  const finalMachine = set.machine ?? cfg.machine;
-  if (wanted.some((w) => w['legacy-igd']) && isQ35(finalMachine)) {
-    refused.push({ subject, reason: 'legacy-igd needs an i440fx (pc) machine and cannot be used with q35' });
-  }
-  if (wanted.some((w) => w['x-vga']) && cfg.bios !== 'ovmf') {
-    warnings.push({ subject, message: `x-vga is set but the VM boots ${cfg.bios ?? 'seabios'} (SeaBIOS), not OVMF: PVE documents GPU passthrough with bios: ovmf (the card's UEFI GOP ROM); the bios is not changed` });
-  }
-  if (wanted.length > 0 && cfg.balloon !== '0') {
-    warnings.push({ subject, message: 'passthrough pins all guest memory, so ballooning stops working; consider balloon: 0' });
-  }
-
-  // --- the root rule -------------------------------------------------------------
+  const machine = machineAndGuestChecks(subject, desired, cfg, wanted, ctx);
+  if (machine.value !== undefined) set.machine = machine.value;
+  refused.push(...machine.refused);
+  warnings.push(...machine.warnings);
   const rootOk = ctx.authKind === 'ticket' || ctx.hasRootTicket;
   if (!rootOk) refused.push(...rootRuleRefusals(subject, set, del, cfg));
 
-  // --- changes and power -----------------------------------------------------------
   const changes: VmChange[] = [
     ...Object.entries(set).map(([key, after]) => ({ key, ...(cfg[key] !== undefined ? { before: cfg[key] } : {}), after })),
     ...del.map((key) => ({ key, before: cfg[key] as string })),
   ].sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
-  const relevantPending = current.pending.some((p) => (hostpciIndex(p.key) !== undefined || p.key === 'machine') && (p.pending !== undefined || p.delete !== undefined));
-  let power: VmPlan['power'] = 'none';
-  if (current.status === 'running' && (changes.length > 0 || relevantPending)) {
-    power = desired.whenRunning === 'restart' ? 'restart' : 'pending';
-    if (power === 'pending') {
-      warnings.push({ subject, message: 'the VM is running: hostpci and machine changes stay pending until it is stopped and started (set whenRunning: "restart" to do it now)' });
-    }
+  const power = powerOf(desired, current, changes);
+  if (power === 'pending') {
+    warnings.push({ subject, message: 'the VM is running: hostpci and machine changes stay pending until it is stopped and started (set whenRunning: "restart" to do it now)' });
   }
   const blocked = refused.length > 0;
   return {
@@ -289,6 +181,127 @@ export function planVm(desired: Vm, current: VmCurrent, ctx: VmPlanContext): VmP
     refused,
     ...(kept.length ? { kept } : {}),
   };
+}
+
+/**
+ * Where each declared entry goes in the config: an exact match keeps its
+ * index, the same device with other options is updated in place, undeclared
+ * entries go only with manageAllHostpci (and are refused when they pass a
+ * declared device again), new entries take the lowest free index (a freed
+ * one is overwritten rather than deleted).
+ */
+function placeEntries(subject: string, desired: Vm, cfg: Readonly<Record<string, string>>, wanted: readonly Hostpci[], mappings: readonly MappingNodes[]) {
+  const warnings: Warning[] = [];
+  const refused: Refusal[] = [];
+  const set: Record<string, string> = {};
+  const del: string[] = [];
+  const existing = new Map<number, { value: string; parsed: Hostpci | undefined }>();
+  for (const key of HOSTPCI_KEYS) {
+    const value = cfg[key];
+    if (value === undefined) continue;
+    const parsed = tryParse(value);
+    if (!parsed) warnings.push({ subject, message: `${key} has a value this tool cannot read (${JSON.stringify(value.slice(0, 80))}); it is left alone unless manageAllHostpci is set` });
+    existing.set(hostpciIndex(key) as number, { value, parsed });
+  }
+  const claimed = new Map<number, number>(); // config index → wanted index
+  const placed = new Array<number | undefined>(wanted.length);
+  const claim = (match: (e: Hostpci, w: Hostpci) => boolean, onClaim: (i: number, w: Hostpci) => void): void => {
+    wanted.forEach((w, wi) => {
+      if (placed[wi] !== undefined) return;
+      for (const [i, e] of existing) {
+        if (!claimed.has(i) && e.parsed && match(e.parsed, w)) {
+          claimed.set(i, wi);
+          placed[wi] = i;
+          onClaim(i, w);
+          return;
+        }
+      }
+    });
+  };
+  claim((e, w) => hostpciEqual(e, w), () => undefined);
+  claim((e, w) => sameDevice(e, w, desired.node, mappings), (i, w) => { set[`hostpci${i}`] = serialiseHostpci(w); });
+  const freed: number[] = [];
+  for (const [i, e] of existing) {
+    if (claimed.has(i)) continue;
+    if (desired.manageAllHostpci) {
+      freed.push(i);
+      continue;
+    }
+    const dup = e.parsed && wanted.findIndex((w) => sameDevice(e.parsed as Hostpci, w, desired.node, mappings));
+    if (dup !== undefined && dup !== -1) {
+      refused.push({
+        subject, reason: `hostpci${i} (${e.value}) also passes a device declared for this VM; the VM would not start (device assigned more than once)`,
+        fix: 'remove that entry or set manageAllHostpci',
+      });
+    }
+  }
+  const free = Array.from({ length: MAX_HOSTPCI }, (_, i) => i).filter((i) => !existing.has(i) || freed.includes(i));
+  wanted.forEach((w, wi) => {
+    if (placed[wi] !== undefined) return;
+    const i = free.shift();
+    if (i === undefined) {
+      refused.push({ subject, reason: `no free hostpci index: a VM can have at most ${MAX_HOSTPCI} entries`, fix: 'remove entries or set manageAllHostpci' });
+      return;
+    }
+    placed[wi] = i;
+    set[`hostpci${i}`] = serialiseHostpci(w);
+  });
+  for (const i of freed) if (!(`hostpci${i}` in set)) del.push(`hostpci${i}`);
+  return { set, del, placed, warnings, refused };
+}
+
+/** Devices other VMs already pass, and mappings that do not exist or have nothing on the VM's node. */
+function conflictRefusals(subject: string, desired: Vm, wanted: readonly Hostpci[], ctx: VmPlanContext): Refusal[] {
+  const refused: Refusal[] = [];
+  for (const w of wanted) {
+    const conflict = findConflict(w, desired.node, ctx.otherAssignments, ctx.mappings, desired.vmid);
+    if (conflict) {
+      refused.push({
+        subject, reason: `device ${describe(w)} is already assigned to VM ${conflict.vmid} (${conflict.key}: ${conflict.value}) on ${conflict.node}`,
+        fix: `remove it from VM ${conflict.vmid} first`,
+      });
+    }
+  }
+  for (const w of wanted) {
+    if (w.mapping && !ctx.mappings.some((m) => m.id === w.mapping)) {
+      refused.push({ subject, reason: `mapping "${w.mapping}" is neither declared in the inventory nor present in the cluster${didYouMean(w.mapping, ctx.mappings.map((m) => m.id))}`, fix: 'declare it under mappings, or correct the id' });
+    } else if (w.mapping && addressesOn(w, desired.node, ctx.mappings).length === 0) {
+      refused.push({ subject, reason: `mapping "${w.mapping}" has no device on node ${desired.node}`, fix: `add ${desired.node} to the mapping's nodes` });
+    }
+  }
+  return refused;
+}
+
+/** The machine the entries need, and the guest-side checks on it (legacy-igd, x-vga, ballooning). */
+function machineAndGuestChecks(subject: string, desired: Vm, cfg: Readonly<Record<string, string>>, wanted: readonly Hostpci[], ctx: VmPlanContext): { value?: string; refused: Refusal[]; warnings: Warning[] } {
+  const refused: Refusal[] = [];
+  const warnings: Warning[] = [];
+  const wantsPcie = wanted.some((w) => w.pcie === true);
+  const m0 = desiredMachine(desired, cfg.machine, wantsPcie, { node: desired.node, ...(cfg.ostype !== undefined ? { ostype: cfg.ostype } : {}), ...(ctx.machines ? { machines: ctx.machines } : {}) });
+  // Only adds: the machine type is kept unless declared, so an entry asking for pcie=1 on an i440fx VM cannot be had.
+  const m = !desired.exact && desired.machine === undefined && m0.value !== undefined
+    ? { refusal: `pcie=1 needs a q35 machine and this VM's machine (${cfg.machine ?? 'pc'}) is kept: "machine" is not declared` }
+    : m0;
+  if (m.refusal) refused.push({ subject, reason: m.refusal });
+  if (m.warning) warnings.push({ subject, message: m.warning });
+  const finalMachine = m.value ?? cfg.machine;
+  if (wanted.some((w) => w['legacy-igd']) && isQ35(finalMachine)) {
+    refused.push({ subject, reason: 'legacy-igd needs an i440fx (pc) machine and cannot be used with q35' });
+  }
+  if (wanted.some((w) => w['x-vga']) && cfg.bios !== 'ovmf') {
+    warnings.push({ subject, message: `x-vga is set but the VM boots ${cfg.bios ?? 'seabios'} (SeaBIOS), not OVMF: PVE documents GPU passthrough with bios: ovmf (the card's UEFI GOP ROM); the bios is not changed` });
+  }
+  if (wanted.length > 0 && cfg.balloon !== '0') {
+    warnings.push({ subject, message: 'passthrough pins all guest memory, so ballooning stops working; consider balloon: 0' });
+  }
+  return { ...(m.value !== undefined ? { value: m.value } : {}), refused, warnings };
+}
+
+/** A running VM with changes (or relevant pending ones): restarted when declared so, else pending. */
+function powerOf(desired: Vm, current: VmCurrent, changes: readonly VmChange[]): VmPlan['power'] {
+  const relevantPending = current.pending.some((p) => (hostpciIndex(p.key) !== undefined || p.key === 'machine') && (p.pending !== undefined || p.delete !== undefined));
+  if (current.status !== 'running' || (changes.length === 0 && !relevantPending)) return 'none';
+  return desired.whenRunning === 'restart' ? 'restart' : 'pending';
 }
 
 function describe(h: Hostpci): string {
