@@ -152,7 +152,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
           mappings: c.existingMappings,
           ha: c.ha,
           users: [{ userid: 'root@pam', password, ...(totpCode ? { totp: { code: totpCode } } : {}) }],
-          tokens: [{ tokenid: 'automation@pve!passthrough', secret: tokenSecret }],
+          tokens: [{ tokenid: 'automation@pve!passthrough', secret: tokenSecret, ...(c.tokenPrivs ? { privs: c.tokenPrivs } : {}) }],
         }, { taskMs: o.taskMs ?? 15 });
         apis.push(api);
         const st = api.state;

@@ -52,6 +52,8 @@ export const ScenarioCluster = z.strictObject({
   standalone: z.boolean().default(false),
   /** ticket: root@pam password (raw hostpci allowed); token: an API token (mappings only). */
   auth: z.enum(['ticket', 'token']).default('ticket'),
+  /** With auth "token": the token's privileges (default: all). PVE answers 403 `Permission check failed (<path>, <priv>)` where one lacks. */
+  tokenPrivs: z.array(z.string().regex(/^[A-Z][A-Za-z.]*$/)).optional(),
   /** root@pam has a TOTP second factor (the inventory gets a code file). */
   totp: z.boolean().default(false),
   /** No API at all: a host-only inventory. */
