@@ -52,9 +52,59 @@ function firstLine(text: string): string {
 }
 
 export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx: AssembleContext = {}): HostFacts {
-  const errors: string[] = [];
+  const r = reader(input);
+  const id = identity(r);
+  const config = configuration(r);
+  const content = (path: string): string | null => config.files[path]?.content ?? null;
+  const kernel = kernelFacts(r, content);
+  const pbt = r.safely('pbt-status', { installed: false, configured: false, bootedWith: null, esps: [], evidence: [] }, () =>
+    parsePbtStatus(r.out('pbt-status'), r.rc('pbt-status')),
+  );
+  const bootLoader = decideBootLoader({ efi: r.rc('efi') === 0, bootUuids: content('/etc/kernel/proxmox-boot-uuids'), pbt });
+  const iommu = iommuFacts(r, id.cpuVendor);
+  const { pci, bootVga } = pciDevices(r, iommu.active);
+  const framebuffer = framebufferFacts(r);
+  const hostNeeds = hostNeedsFacts(r, { hostname: id.hostname, ctx, corosync: content('/etc/pve/corosync.conf'), proxmoxBootTool: bootLoader.proxmoxBootTool, bootVga, known: new Set(pci.map((d) => d.address)) });
+  const runtime = runtimeFacts(r);
+  const unique = [...new Set(r.errors)];
+  const parseErrors = unique.length > MAX_PARSE_ERRORS ? [...unique.slice(0, MAX_PARSE_ERRORS), `… ${unique.length - MAX_PARSE_ERRORS} more problems`] : unique;
+  const { grub } = config;
+  return {
+    hostname: id.hostname,
+    cpuVendor: id.cpuVendor,
+    kernel,
+    pveVersion: id.pveVersion,
+    debianVersion: id.debianVersion,
+    bootLoader,
+    procCmdline: runtime.procCmdline,
+    files: config.files,
+    modprobe: config.modprobe,
+    modulesToLoad: config.modulesToLoad,
+    readsEtcModules: config.readsEtcModules,
+    modulesLoaded: config.modulesLoaded,
+    builtinModules: config.builtinModules,
+    iommu,
+    pci,
+    framebuffer,
+    hostNeeds,
+    bootId: runtime.bootId,
+    failedUnits: runtime.failedUnits,
+    parseErrors,
+    ...(grub !== undefined ? { grub } : {}),
+  };
+}
 
-  // Cap over-long lines once, for every section.
+/** The sections with over-long lines capped once; every problem found on the way is pushed to `errors`, in reading order. */
+interface Reader {
+  readonly sections: ReadonlyMap<string, SectionResult>;
+  readonly errors: string[];
+  out(key: string): string;
+  rc(key: string): number;
+  safely<T>(label: string, fallback: T, fn: () => Parsed<T>): T;
+}
+
+function reader(input: ReadonlyMap<string, SectionResult>): Reader {
+  const errors: string[] = [];
   const sections = new Map<string, SectionResult>();
   for (const [key, s] of input) {
     const capped = capLongLines(s.output, key);
@@ -62,60 +112,67 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
     sections.set(key, { output: capped.text, rc: s.rc });
   }
   for (const key of factsSectionKeys()) if (!sections.has(key)) errors.push(`section ${key} is missing from the output`);
-  const out = (key: string): string => sections.get(key)?.output ?? '';
-  const rc = (key: string): number => sections.get(key)?.rc ?? -1;
+  return {
+    sections,
+    errors,
+    out: (key) => sections.get(key)?.output ?? '',
+    rc: (key) => sections.get(key)?.rc ?? -1,
+    safely: (label, fallback, fn) => safely(label, fallback, errors, fn),
+  };
+}
 
-  // Identity
-  const hostname = firstLine(out('hostname'));
-  if (rc('hostname') !== 0 || !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(hostname)) errors.push(`hostname: unexpected ${excerpt(hostname)}`);
-  const pveLine = firstLine(out('pveversion'));
+function identity(r: Reader): Pick<HostFacts, 'hostname' | 'pveVersion' | 'debianVersion' | 'cpuVendor'> {
+  const hostname = firstLine(r.out('hostname'));
+  if (r.rc('hostname') !== 0 || !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(hostname)) r.errors.push(`hostname: unexpected ${excerpt(hostname)}`);
+  const pveLine = firstLine(r.out('pveversion'));
   let pveVersion: string | null = null;
-  if (rc('pveversion') === 0) {
+  if (r.rc('pveversion') === 0) {
     pveVersion = /^pve-manager\/\S+/.exec(pveLine)?.[0] ?? null;
-    if (pveVersion === null) errors.push(`pveversion: unexpected output ${excerpt(pveLine)}`);
-  } else if (rc('pveversion') !== 127) {
-    errors.push(`pveversion exited with ${rc('pveversion')}: ${excerpt(pveLine)}`);
+    if (pveVersion === null) r.errors.push(`pveversion: unexpected output ${excerpt(pveLine)}`);
+  } else if (r.rc('pveversion') !== 127) {
+    r.errors.push(`pveversion exited with ${r.rc('pveversion')}: ${excerpt(pveLine)}`);
   }
-  const debianLine = firstLine(out('debian'));
-  const debianVersion = rc('debian') === 0 && /^[A-Za-z0-9./_+-]{1,40}$/.test(debianLine) ? debianLine : null;
-  const cpuVendor: CpuVendor = parseCpuVendor(out('cpu'));
+  const debianLine = firstLine(r.out('debian'));
+  const debianVersion = r.rc('debian') === 0 && /^[A-Za-z0-9./_+-]{1,40}$/.test(debianLine) ? debianLine : null;
+  const cpuVendor: CpuVendor = parseCpuVendor(r.out('cpu'));
+  return { hostname, pveVersion, debianVersion, cpuVendor };
+}
 
-  // Files and what they configure
-  const files: Record<string, RemoteFile> = safely('files', {}, errors, () => readFiles(sections));
-  const content = (path: string): string | null => files[path]?.content ?? null;
-  const modprobe = safely('modprobe', emptyModprobe(), errors, () => modprobeConfigFrom(files));
+/** The files read and what they configure: kmod, systemd-modules-load, GRUB. */
+function configuration(r: Reader): Pick<HostFacts, 'files' | 'modprobe' | 'readsEtcModules' | 'modulesToLoad' | 'modulesLoaded' | 'builtinModules'> & { grub: GrubFacts | undefined } {
+  const files: Record<string, RemoteFile> = r.safely('files', {}, () => readFiles(r.sections));
+  const modprobe = r.safely('modprobe', emptyModprobe(), () => modprobeConfigFrom(files));
   // /etc/modules is read by systemd only through Debian's modules.conf -> ../modules link.
-  const readsEtcModules = rc('modules-conf-link') === 0 && firstLine(out('modules-conf-link')) === '/etc/modules' && files[MODULES_CONF_LINK] === undefined;
-  const modulesToLoad = safely('modules-load.d', [], errors, () => modulesToLoadFrom(files, readsEtcModules));
-  const modulesLoaded = safely('modules', [], errors, () => parseProcModules(out('modules')));
-  const builtinModules = safely('modules-builtin', {}, errors, () => parseModulesBuiltin(out('modules-builtin')));
+  const readsEtcModules = r.rc('modules-conf-link') === 0 && firstLine(r.out('modules-conf-link')) === '/etc/modules' && files[MODULES_CONF_LINK] === undefined;
+  const modulesToLoad = r.safely('modules-load.d', [], () => modulesToLoadFrom(files, readsEtcModules));
+  const modulesLoaded = r.safely('modules', [], () => parseProcModules(r.out('modules')));
+  const builtinModules = r.safely('modules-builtin', {}, () => parseModulesBuiltin(r.out('modules-builtin')));
   // GRUB files that do not source cleanly block the node (plan and verify evaluate them again, with the same evaluator).
   const grubFiles = grubInputs(files);
-  const grub: GrubFacts | undefined = grubFiles.size === 0 ? undefined : safely('grub', undefined, errors, () => evaluateGrub(grubFiles));
+  const grub: GrubFacts | undefined = grubFiles.size === 0 ? undefined : r.safely('grub', undefined, () => evaluateGrub(grubFiles));
+  return { files, modprobe, readsEtcModules, modulesToLoad, modulesLoaded, builtinModules, grub };
+}
 
-  // Kernel
-  const running = safely('uname', '', errors, () => parseUname(out('uname')));
-  const installed = safely('kernels', [], errors, () => parseInstalledKernels(out('kernels')));
+function kernelFacts(r: Reader, content: (path: string) => string | null): HostFacts['kernel'] {
+  const running = r.safely('uname', '', () => parseUname(r.out('uname')));
+  const installed = r.safely('kernels', [], () => parseInstalledKernels(r.out('kernels')));
   const next = nextKernel({
     running,
     installed,
     pin: parsePin(content('/etc/kernel/proxmox-boot-pin')),
     nextBootPin: parsePin(content('/etc/kernel/next-boot-pin')),
   });
+  return { running, next: next.release, installed };
+}
 
-  // Boot loader
-  const pbt = safely('pbt-status', { installed: false, configured: false, bootedWith: null, esps: [], evidence: [] }, errors, () =>
-    parsePbtStatus(out('pbt-status'), rc('pbt-status')),
-  );
-  const bootLoader = decideBootLoader({ efi: rc('efi') === 0, bootUuids: content('/etc/kernel/proxmox-boot-uuids'), pbt });
-
-  // IOMMU
-  const units = safely('iommu-class', [], errors, () => parseIommuUnits(out('iommu-class')));
-  const dmar = rc('acpi-dmar') === 0;
-  const ivrs = rc('acpi-ivrs') === 0;
+/** Which IOMMU: the active units, else the ACPI table, else the CPU vendor; dmesg for interrupt remapping. */
+function iommuFacts(r: Reader, cpuVendor: CpuVendor): IommuState {
+  const units = r.safely('iommu-class', [], () => parseIommuUnits(r.out('iommu-class')));
+  const dmar = r.rc('acpi-dmar') === 0;
+  const ivrs = r.rc('acpi-ivrs') === 0;
   const firmwareTable: IommuState['firmwareTable'] = dmar && ivrs ? (cpuVendor === 'amd' ? 'IVRS' : 'DMAR') : dmar ? 'DMAR' : ivrs ? 'IVRS' : null;
-  const dmesg = parseDmesgIommu(out('dmesg'));
-  const iommu: IommuState = {
+  const dmesg = parseDmesgIommu(r.out('dmesg'));
+  return {
     active: units.length > 0,
     kind: iommuKindFromUnits(units) ?? (firmwareTable === 'DMAR' ? 'intel' : firmwareTable === 'IVRS' ? 'amd' : cpuVendor === 'unknown' ? null : cpuVendor),
     units,
@@ -124,12 +181,14 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
     passthroughDomain: dmesg.passthroughDomain,
     evidence: dmesg.evidence,
   };
+}
 
-  // PCI devices
-  const lspci = safely('lspci', [], errors, () => parseLspci(out('lspci')));
-  const groups = safely('iommu-groups', new Map<string, number>(), errors, () => parseIommuGroups(out('iommu-groups')));
-  const sysfs = safely('pci-sysfs', { bootVga: new Set<string>(), driverOverride: new Map<string, string>() }, errors, () =>
-    parsePciSysfs(out('pci-sysfs')),
+/** lspci joined with the IOMMU groups and sysfs (boot_vga, driver_override). */
+function pciDevices(r: Reader, iommuActive: boolean): { pci: PciDevice[]; bootVga: ReadonlySet<string> } {
+  const lspci = r.safely('lspci', [], () => parseLspci(r.out('lspci')));
+  const groups = r.safely('iommu-groups', new Map<string, number>(), () => parseIommuGroups(r.out('iommu-groups')));
+  const sysfs = r.safely('pci-sysfs', { bootVga: new Set<string>(), driverOverride: new Map<string, string>() }, () =>
+    parsePciSysfs(r.out('pci-sysfs')),
   );
   const pci: PciDevice[] = lspci.map((d) => ({
     ...d,
@@ -139,76 +198,56 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
   }));
   const known = new Set(pci.map((d) => d.address));
   const strangers = [...groups.keys()].filter((bdf) => !known.has(bdf));
-  if (strangers.length > 0) errors.push(`IOMMU groups list devices lspci did not show: ${strangers.slice(0, 10).join(', ')}`);
-  if (iommu.active && pci.length > 0 && groups.size === 0) errors.push('the IOMMU is active but no IOMMU groups were listed');
+  if (strangers.length > 0) r.errors.push(`IOMMU groups list devices lspci did not show: ${strangers.slice(0, 10).join(', ')}`);
+  if (iommuActive && pci.length > 0 && groups.size === 0) r.errors.push('the IOMMU is active but no IOMMU groups were listed');
+  return { pci, bootVga: sysfs.bootVga };
+}
 
-  // Firmware framebuffers over PCI BARs
-  const iomem = safely('iomem', { ranges: [], hidden: false }, errors, () => parseIomem(out('iomem')));
-  if (rc('iomem') !== 0) errors.push('/proc/iomem could not be read');
-  const bars = safely<ReadonlyMap<string, readonly PciBar[]>>('pci-resource', new Map(), errors, () => parsePciResources(out('pci-resource')));
-  const framebuffer = { claims: framebufferClaims(iomem, bars), hidden: iomem.hidden };
+/** Firmware framebuffers over PCI BARs. */
+function framebufferFacts(r: Reader): HostFacts['framebuffer'] {
+  const iomem = r.safely('iomem', { ranges: [], hidden: false }, () => parseIomem(r.out('iomem')));
+  if (r.rc('iomem') !== 0) r.errors.push('/proc/iomem could not be read');
+  const bars = r.safely<ReadonlyMap<string, readonly PciBar[]>>('pci-resource', new Map(), () => parsePciResources(r.out('pci-resource')));
+  return { claims: framebufferClaims(iomem, bars), hidden: iomem.hidden };
+}
 
-  // What the host needs
-  const netLinks = safely('net-links', new Map<string, string | null>(), errors, () => parseNetLinks(out('net-links')));
-  const bridgePorts = safely('bridge-ports', new Map<string, string[]>(), errors, () => parseBridgePorts(out('bridge-ports')));
-  const bondSlaves = safely('bond-slaves', new Map<string, string[]>(), errors, () => parseBondSlaves(out('bond-slaves')));
-  const ip = safely('ip-addr', { addresses: new Map<string, string[]>(), parents: new Map<string, string>() }, errors, () => parseIpAddr(out('ip-addr')));
-  const defaultRouteIfaces = safely('ip-route', [], errors, () => parseDefaultRoutes(out('ip-route')));
-  const corosync = content('/etc/pve/corosync.conf');
-  const blockDevs = safely('lsblk', [], errors, () => parseLsblk(out('lsblk')));
-  const blockLinks = safely('block-links', new Map(), errors, () => parseBlockLinks(out('block-links')));
-  const hostNeeds = safely('host-needs', {}, errors, () =>
+/** What the host needs: its network (management, corosync), its disks, its console. */
+function hostNeedsFacts(r: Reader, o: { hostname: string; ctx: AssembleContext; corosync: string | null; proxmoxBootTool: boolean; bootVga: ReadonlySet<string>; known: ReadonlySet<string> }): HostFacts['hostNeeds'] {
+  const netLinks = r.safely('net-links', new Map<string, string | null>(), () => parseNetLinks(r.out('net-links')));
+  const bridgePorts = r.safely('bridge-ports', new Map<string, string[]>(), () => parseBridgePorts(r.out('bridge-ports')));
+  const bondSlaves = r.safely('bond-slaves', new Map<string, string[]>(), () => parseBondSlaves(r.out('bond-slaves')));
+  const ip = r.safely('ip-addr', { addresses: new Map<string, string[]>(), parents: new Map<string, string>() }, () => parseIpAddr(r.out('ip-addr')));
+  const defaultRouteIfaces = r.safely('ip-route', [], () => parseDefaultRoutes(r.out('ip-route')));
+  const blockDevs = r.safely('lsblk', [], () => parseLsblk(r.out('lsblk')));
+  const blockLinks = r.safely('block-links', new Map(), () => parseBlockLinks(r.out('block-links')));
+  const hostNeeds = r.safely('host-needs', {}, () =>
     computeHostNeeds({
-      hostname,
-      ...(ctx.connectedAddress !== undefined ? { connectedAddress: ctx.connectedAddress } : {}),
+      hostname: o.hostname,
+      ...(o.ctx.connectedAddress !== undefined ? { connectedAddress: o.ctx.connectedAddress } : {}),
       topology: { ifacePci: netLinks, bridgePorts, bondSlaves, vlanParents: ip.parents },
       addresses: ip.addresses,
       defaultRouteIfaces,
-      corosyncNodes: corosync === null ? [] : parseCorosyncNodes(corosync),
+      corosyncNodes: o.corosync === null ? [] : parseCorosyncNodes(o.corosync),
       blockDevs,
       blockLinks,
-      proxmoxBootTool: bootLoader.proxmoxBootTool,
-      bootVga: sysfs.bootVga,
+      proxmoxBootTool: o.proxmoxBootTool,
+      bootVga: o.bootVga,
     }),
   );
   for (const bdf of Object.keys(hostNeeds)) {
-    if (!PCI_ADDRESS.test(bdf)) errors.push(`host-needs: odd PCI address ${excerpt(bdf)}`);
-    else if (!known.has(bdf)) errors.push(`host-needs: ${bdf} is needed by the host but lspci did not list it`);
+    if (!PCI_ADDRESS.test(bdf)) r.errors.push(`host-needs: odd PCI address ${excerpt(bdf)}`);
+    else if (!o.known.has(bdf)) r.errors.push(`host-needs: ${bdf} is needed by the host but lspci did not list it`);
   }
+  return hostNeeds;
+}
 
-  // Runtime state
-  const procCmdline = firstLine(out('proc-cmdline'));
-  if (rc('proc-cmdline') !== 0 || procCmdline === '') errors.push('/proc/cmdline could not be read');
-  const bootId = firstLine(out('boot-id')).toLowerCase();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(bootId)) errors.push(`boot-id: unexpected ${excerpt(bootId)}`);
-  const failedUnits = splitLines(out('failed-units'))
+function runtimeFacts(r: Reader): Pick<HostFacts, 'procCmdline' | 'bootId' | 'failedUnits'> {
+  const procCmdline = firstLine(r.out('proc-cmdline'));
+  if (r.rc('proc-cmdline') !== 0 || procCmdline === '') r.errors.push('/proc/cmdline could not be read');
+  const bootId = firstLine(r.out('boot-id')).toLowerCase();
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(bootId)) r.errors.push(`boot-id: unexpected ${excerpt(bootId)}`);
+  const failedUnits = splitLines(r.out('failed-units'))
     .map((l) => l.replace(/^[\s●*×x]+(?=\S+\.\w+\s)/u, '').trim().split(/\s+/)[0] ?? '')
     .filter((u) => /^[A-Za-z0-9@:._\\-]+\.(?:service|socket|mount|target|timer|path|device|scope|slice|swap|automount)$/.test(u));
-
-  const unique = [...new Set(errors)];
-  const parseErrors = unique.length > MAX_PARSE_ERRORS ? [...unique.slice(0, MAX_PARSE_ERRORS), `… ${unique.length - MAX_PARSE_ERRORS} more problems`] : unique;
-
-  return {
-    hostname,
-    cpuVendor,
-    kernel: { running, next: next.release, installed },
-    pveVersion,
-    debianVersion,
-    bootLoader,
-    procCmdline,
-    files,
-    modprobe,
-    modulesToLoad,
-    readsEtcModules,
-    modulesLoaded,
-    builtinModules,
-    iommu,
-    pci,
-    framebuffer,
-    hostNeeds,
-    bootId,
-    failedUnits,
-    parseErrors,
-    ...(grub !== undefined ? { grub } : {}),
-  };
+  return { procCmdline, bootId, failedUnits };
 }
