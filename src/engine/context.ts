@@ -9,6 +9,7 @@ import type { Cluster, Inventory, Node, Vm } from '../inventory/schema.js';
 import { canonicalJson } from '../canonical-json.js';
 import { InputError } from '../errors.js';
 import { SecretStore } from '../inventory/secrets.js';
+import { checkInventory } from '../inventory/load.js';
 import { Connections } from './connections.js';
 import type { EngineEvent, Selection } from './types.js';
 import type { LeaseOptions } from './lease.js';
@@ -91,7 +92,9 @@ function stepBoundaries(emit: (e: EngineEvent) => void): (e: EngineEvent) => voi
   };
 }
 
-export function createContext(inventory: Inventory, o: EngineOptions = {}): EngineContext {
+/** Checks the inventory first (a library caller's object gets the CLI's validation), so nothing is contacted on bad input. */
+export function createContext(given: Inventory, o: EngineOptions = {}): EngineContext {
+  const inventory = checkInventory(given);
   const now = o.now ?? (() => new Date());
   const emit = stepBoundaries(o.onEvent ?? (() => {}));
   const secrets = o.secrets ?? new SecretStore();

@@ -73,16 +73,27 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
 }
 
 export function validateInventory(raw: unknown, file: string): Inventory {
+  return resolvePaths(checkInventory(raw, file), dirname(file));
+}
+
+/**
+ * The schema check alone, for an inventory that did not come from a file: the
+ * library's entry points (plan, apply, verify, devices, rollback) run it on the
+ * inventory they are given, so a caller who builds one in code gets the same
+ * refusal, naming each field, as a CLI user. An inventory that already passed
+ * gives back the same value (test/safety/library-guards.test.ts).
+ */
+export function checkInventory(raw: unknown, label = 'inventory'): Inventory {
   const result = Inventory.safeParse(withClusterDefaults(raw));
   if (!result.success) {
     const problems = result.error.issues.map((i) => formatIssue(i));
     throw new InputError(
-      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the inventory:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      `${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the inventory:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       problems,
       { fix: 'correct the fields named above (see inventory.example.json and README "Inventory")' },
     );
   }
-  return resolvePaths(result.data, dirname(file));
+  return result.data;
 }
 
 /**
