@@ -78,6 +78,14 @@ describe('error catalogue', () => {
     expect(new InputError('bad').code).toBe(input);
   });
 
+  it('README and docs/ name only declared codes', () => {
+    const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const unknown: string[] = [];
+    for (const f of docs) for (const m of readFileSync(join(root, f), 'utf8').matchAll(/\bE_[A-Z][A-Z0-9_]+\b/g)) if (!isErrorCode(m[0])) unknown.push(`${f}: ${m[0]}`);
+    expect(docs.length).toBeGreaterThan(3);
+    expect(unknown).toEqual([]);
+  });
+
   it('a library caller switches on the code of any error the library raises', () => {
     const e: unknown = new lib.ApiError(lib.ErrorCode.API_AUTH, 'POST /access/ticket: authentication failed', 401);
     expect(e instanceof lib.PassthroughError && lib.isErrorCode(e.code) && ERROR_CATALOGUE[e.code].layer).toBe('api');
