@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start, reach and stop the e2e guest (q35 + emulated Intel VT-d, TCG; no KVM needed).
 #
-#   scripts/qemu/guest.sh start    RUN_DIR PORT [bios|uefi] [twin]  boot a fresh copy-on-write overlay of the cached image
-#                                                             (twin: a second, identical e1000e at 00:05.0)
+#   scripts/qemu/guest.sh start    RUN_DIR PORT [bios|uefi] [EXTRAS]  boot a fresh copy-on-write overlay of the cached image
+#                                                             (EXTRAS, comma-separated: twin = a second, identical e1000e
+#                                                             at 00:05.0; spare = an e1000 8086:100e at 00:06.0)
 #   scripts/qemu/guest.sh wait-ssh RUN_DIR PORT [SECONDS]    until `ssh root@127.0.0.1 -p PORT true` succeeds
 #   scripts/qemu/guest.sh ssh      RUN_DIR PORT CMD…         run CMD in the guest (host key pinned)
 #   scripts/qemu/guest.sh stop     RUN_DIR                   power off (QEMU "quit"), then kill if needed
@@ -13,6 +14,7 @@
 #   00:02.0 virtio-net (SSH via hostfwd)   00:03.0 e1000e 8086:10d3 (the device passed through)
 #   00:04.0 virtio-blk (root disk)         00:01.0 VGA, 00:1f.x ICH9 functions
 #   00:05.0 e1000e 8086:10d3, only with `twin` (the identical device that must stay with the host)
+#   00:06.0 e1000 8086:100e, only with `spare` (a second, different device for a changed declaration)
 set -euo pipefail
 
 cache="$(cd "${QEMU_E2E_CACHE:-.cache/qemu}" && pwd)"
@@ -32,8 +34,15 @@ case "$action" in
   start)
     port="${3:?PORT missing}"
     firmware="${4:-bios}"
-    twin=()
-    [ "${5:-}" = twin ] && twin=(-netdev user,id=n2,restrict=on -device e1000e,netdev=n2,addr=0x5)
+    extra=()
+    extras="${5:-}"
+    for x in ${extras//,/ }; do
+      case "$x" in
+        twin) extra+=(-netdev user,id=n2,restrict=on -device e1000e,netdev=n2,addr=0x5) ;;
+        spare) extra+=(-netdev user,id=n3,restrict=on -device e1000,netdev=n3,addr=0x6) ;;
+        *) echo "guest: unknown extra device $x (twin, spare)" >&2; exit 2 ;;
+      esac
+    done
     mkdir -p "$run"
     if [ -f "$run/qemu.pid" ] && kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null; then
       echo "guest: already running (pid $(cat "$run/qemu.pid"))" >&2; exit 1
@@ -58,7 +67,7 @@ case "$action" in
       "${fw[@]}" \
       -device intel-iommu,intremap=on,caching-mode=on \
       -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=n0,addr=0x2 \
-      -netdev user,id=n1,restrict=on -device e1000e,netdev=n1,addr=0x3 "${twin[@]}" \
+      -netdev user,id=n1,restrict=on -device e1000e,netdev=n1,addr=0x3 "${extra[@]}" \
       -drive "file=$run/disk.qcow2,format=qcow2,if=none,id=d0,cache=unsafe" -device virtio-blk-pci,drive=d0,addr=0x4 \
       -display none -serial "file:$run/serial.log" \
       -monitor "unix:$run/mon.sock,server,nowait" -pidfile "$run/qemu.pid" -daemonize
@@ -69,7 +78,9 @@ case "$action" in
     limit="${4:-900}"
     start=$(date +%s)
     # shellcheck disable=SC2046
-    until ssh $(ssh_opts "$port") root@127.0.0.1 true 2>/dev/null; do
+    # Each try bounded: QEMU's user-mode network accepts the TCP connection even while the guest is down
+    # (rebooting), and an ssh waiting for a banner that never comes hung a wait for 15 min.
+    until timeout 30 ssh $(ssh_opts "$port") root@127.0.0.1 true 2>/dev/null; do
       if [ -f "$run/qemu.pid" ] && ! kill -0 "$(cat "$run/qemu.pid")" 2>/dev/null; then
         echo "guest: QEMU exited; tail of $run/serial.log:" >&2; tail -n 20 "$run/serial.log" >&2 || true; exit 1
       fi

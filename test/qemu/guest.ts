@@ -87,7 +87,8 @@ export function formatMs(ms: number): string {
 export function stepDurations(lines: RunResult['lines'], endMs: number): { step: string; ms: number }[] {
   const marks = lines
     .map((l) => ({ at: l.at, m: /^… [^ ]+: (.+)$/.exec(l.text.trim()) }))
-    .filter((x): x is { at: number; m: RegExpExecArray } => x.m !== null)
+    // "still <step> (1m 02s)" lines (the renderer's heartbeat off a TTY) continue the step before them.
+    .filter((x): x is { at: number; m: RegExpExecArray } => x.m !== null && !x.m[1]?.startsWith('still '))
     .map((x) => ({ at: x.at, step: x.m[1] ?? '' }));
   return marks.map((m, i) => ({ step: m.step, ms: (marks[i + 1]?.at ?? endMs) - m.at }));
 }

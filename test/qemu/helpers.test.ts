@@ -19,11 +19,12 @@ describe('qemu e2e helpers', () => {
     expect(() => Inventory.parse(guestInventory({ port: 1, identityFile: '/tmp/k', hostKeyFingerprint: 'MD5:aa:bb' }))).toThrow();
   });
 
-  it('times the steps of a command from its progress lines on stderr', () => {
+  it('times the steps of a command from its progress lines on stderr (heartbeat "still …" lines continue a step)', () => {
     const lines = [
       { at: 0, text: '» applying run r1' },
       { at: 100, text: '… lab/pve1: write /etc/modprobe.d/pve-passthrough.conf' },
       { at: 300, text: '… lab/pve1: update-initramfs -u -k all' },
+      { at: 15_300, text: '… lab/pve1: still update-initramfs -u -k all (15s)' },
       { at: 90_300, text: 'warning: node pve1: no API in the inventory' },
       { at: 95_000, text: '… lab/pve1: rebooting' },
       { at: 155_000, text: '… lab/pve1: back with a new boot_id; waiting for the cluster' },
