@@ -64,6 +64,15 @@ function parseHostIds(value: string): string[] {
   return ids;
 }
 
+/** The entry, or undefined when it is not one this tool can read (PVE rejects such a value on its own). */
+export function tryParseHostpci(text: string): Hostpci | undefined {
+  try {
+    return parseHostpci(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function parseHostpci(text: string): Hostpci {
   const map = propertyMap(F, text, 'host', KNOWN);
   const out: Record<string, unknown> = {};

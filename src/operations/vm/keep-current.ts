@@ -9,7 +9,7 @@
  * With `exact: true` the entries are exactly as declared. The planner and
  * verify both go through here, so they judge the same entries.
  */
-import { HOSTPCI_KEYS, hostIdsOverlap, parseHostpci, type Hostpci } from '../../formats/hostpci.js';
+import { HOSTPCI_KEYS, hostIdsOverlap, tryParseHostpci, type Hostpci } from '../../formats/hostpci.js';
 import { isQ35 } from '../../formats/machine.js';
 import type { Vm } from '../../inventory/schema.js';
 import { KEPT_HINT } from '../host/keep-current.js';
@@ -20,13 +20,6 @@ export interface KeptHostpci {
   readonly kept: readonly string[];
 }
 
-function tryParse(value: string): Hostpci | undefined {
-  try {
-    return parseHostpci(value);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Same device, for matching a declared entry to the VM's: the same mapping id, or overlapping host ids. */
 function passesSame(a: Hostpci, b: Hostpci): boolean {
@@ -43,7 +36,7 @@ export function keepCurrentHostpci(desired: Vm, config: Readonly<Record<string, 
   const kept: string[] = [];
   const existing = HOSTPCI_KEYS.flatMap((key) => {
     const value = config[key];
-    const parsed = value === undefined ? undefined : tryParse(value);
+    const parsed = value === undefined ? undefined : tryParseHostpci(value);
     return parsed ? [{ key, parsed }] : [];
   });
   const used = new Set<string>();

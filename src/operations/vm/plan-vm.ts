@@ -6,7 +6,7 @@
  */
 import { didYouMean } from '../did-you-mean.js';
 import {
-  HOSTPCI_KEYS, MAX_HOSTPCI, hostIdsOverlap, hostpciEqual, hostpciIndex, parseHostpci, serialiseHostpci, type Hostpci,
+  HOSTPCI_KEYS, MAX_HOSTPCI, hostIdsOverlap, hostpciEqual, hostpciIndex, serialiseHostpci, tryParseHostpci, type Hostpci,
 } from '../../formats/hostpci.js';
 import { i440fxToQ35, isQ35, machineEqual, machineKind, parseMachine, serialiseMachine, type Machine } from '../../formats/machine.js';
 import type { Vm } from '../../inventory/schema.js';
@@ -18,13 +18,6 @@ import type { MappingNodes, OtherAssignment, VmChange, VmCurrent, VmPlan, VmPlan
 
 export { entryToHostpci } from './entry.js';
 
-function tryParse(value: string): Hostpci | undefined {
-  try {
-    return parseHostpci(value);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Host ids an entry occupies on `node` (mappings resolved through the table). */
 export function addressesOn(h: Hostpci, node: string, mappings: readonly MappingNodes[]): string[] {
@@ -199,7 +192,7 @@ function placeEntries(subject: string, desired: Vm, cfg: Readonly<Record<string,
   for (const key of HOSTPCI_KEYS) {
     const value = cfg[key];
     if (value === undefined) continue;
-    const parsed = tryParse(value);
+    const parsed = tryParseHostpci(value);
     if (!parsed) warnings.push({ subject, message: `${key} has a value this tool cannot read (${JSON.stringify(value.slice(0, 80))}); it is left alone unless manageAllHostpci is set` });
     existing.set(hostpciIndex(key) as number, { value, parsed });
   }
@@ -312,7 +305,7 @@ function findConflict(w: Hostpci, node: string, others: readonly OtherAssignment
   const mine = addressesOn(w, node, mappings);
   return others.find((o) => {
     if (o.vmid === self || o.node !== node) return false;
-    const theirs = tryParse(o.value);
+    const theirs = tryParseHostpci(o.value);
     if (!theirs) return false;
     if (w.mapping !== undefined && theirs.mapping === w.mapping) return true;
     return addressesOn(theirs, o.node, mappings).some((a) => mine.some((b) => hostIdsOverlap(a, b)));

@@ -7,7 +7,7 @@
  * the API client asks writeNeedsRoot to pick the root@pam session (and, as a
  * last guard, refuses without one).
  */
-import { hostpciIndex, parseHostpci, type Hostpci } from '../../formats/hostpci.js';
+import { hostpciIndex, tryParseHostpci, type Hostpci } from '../../formats/hostpci.js';
 import type { Refusal } from '../types.js';
 
 export const ROOT_RULE_MESSAGE =
@@ -17,14 +17,7 @@ const ROMFILE_REASON =
   'romfile= can only be written by root@pam with a password ticket since qemu-server 9.2.6, also on mapped devices (a file under /usr/share/kvm/ is loaded into the guest); no API token can';
 const ROMFILE_FIX = "add rootTicket to the cluster's api section, or drop romfile (rombar=1 reads the card's own ROM)";
 
-function parsed(value: string | undefined): Hostpci | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return parseHostpci(value);
-  } catch {
-    return undefined; // not a valid entry: PVE rejects it on its own
-  }
-}
+const parsed = (value: string | undefined): Hostpci | undefined => (value === undefined ? undefined : tryParseHostpci(value));
 const rawHost = (v: string | undefined): boolean => parsed(v)?.host !== undefined;
 const romfile = (v: string | undefined): boolean => parsed(v)?.romfile !== undefined;
 
