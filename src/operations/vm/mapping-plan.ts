@@ -94,75 +94,91 @@ export function planMappings(
   const warnings: Warning[] = [];
   for (const m of declared) {
     const subject = `mapping ${m.id}`;
-    const map: string[] = [];
-    let ok = true;
-    for (const [node, value] of Object.entries(m.nodes).sort(([a], [b]) => a.localeCompare(b))) {
-      const list = hardware[node];
-      if (!list) {
-        refused.push({ subject, reason: `no PCI device list from node ${node}: ${opts.hardwareErrors?.[node] ?? 'the node did not answer (is it online?)'}` });
+    const entries = mapEntries(subject, m, hardware, opts);
+    refused.push(...entries.refused);
+    warnings.push(...entries.warnings);
+    if (!entries.ok) continue;
+    const a = actionFor(subject, m, entries.map, existing.find((e) => e.id === m.id));
+    actions.push(a.action);
+    warnings.push(...a.warnings);
+  }
+  return { actions, refused, warnings };
+}
+
+type MappingOptions = NonNullable<Parameters<typeof planMappings>[3]>;
+
+/** The map entries of one declared mapping, from each node's hardware; `ok: false` when any entry is refused. */
+function mapEntries(subject: string, m: Mapping, hardware: Readonly<Record<string, readonly HardwareDevice[]>>, opts: MappingOptions): { map: string[]; ok: boolean; refused: Refusal[]; warnings: Warning[] } {
+  const map: string[] = [];
+  const refused: Refusal[] = [];
+  const warnings: Warning[] = [];
+  let ok = true;
+  for (const [node, value] of Object.entries(m.nodes).sort(([a], [b]) => a.localeCompare(b))) {
+    const list = hardware[node];
+    if (!list) {
+      refused.push({ subject, reason: `no PCI device list from node ${node}: ${opts.hardwareErrors?.[node] ?? 'the node did not answer (is it online?)'}` });
+      ok = false;
+      continue;
+    }
+    for (const path of typeof value === 'string' ? [value] : value) {
+      const first = /\.[0-7]$/.test(path) ? path : `${path}.0`;
+      const dev = list.find((d) => d.id.toLowerCase() === first);
+      if (!dev) {
+        refused.push({ subject, reason: `node ${node} has no PCI device ${path}`, fix: 'check the address with `pve-passthrough devices`' });
         ok = false;
         continue;
       }
-      for (const path of typeof value === 'string' ? [value] : value) {
-        const first = /\.[0-7]$/.test(path) ? path : `${path}.0`;
-        const dev = list.find((d) => d.id.toLowerCase() === first);
-        if (!dev) {
-          refused.push({ subject, reason: `node ${node} has no PCI device ${path}`, fix: 'check the address with `pve-passthrough devices`' });
+      if (dev.iommugroup === -1) {
+        // PVE checks iommugroup at VM start: an entry written now would be wrong once the IOMMU is on.
+        if (opts.iommuOff === 'defer') {
+          warnings.push({ subject, message: `node ${node} reports no IOMMU group for ${path} (its IOMMU is off): the mapping is written after node ${node} is planned and has booted with the IOMMU on (apply does the nodes first and reads the hardware again)` });
+        } else {
+          refused.push({ subject, reason: `node ${node}'s IOMMU is off (no IOMMU group for ${path}); no mapping is written with iommugroup=-1`, fix: `plan and apply node ${node} first (it needs the IOMMU on), then apply again` });
           ok = false;
           continue;
         }
-        if (dev.iommugroup === -1) {
-          // PVE checks iommugroup at VM start: an entry written now would be wrong once the IOMMU is on.
-          if (opts.iommuOff === 'defer') {
-            warnings.push({ subject, message: `node ${node} reports no IOMMU group for ${path} (its IOMMU is off): the mapping is written after node ${node} is planned and has booted with the IOMMU on (apply does the nodes first and reads the hardware again)` });
-          } else {
-            refused.push({ subject, reason: `node ${node}'s IOMMU is off (no IOMMU group for ${path}); no mapping is written with iommugroup=-1`, fix: `plan and apply node ${node} first (it needs the IOMMU on), then apply again` });
-            ok = false;
-            continue;
-          }
-        }
-        const hasMdev = dev.mdev === 1 || dev.mdev === true;
-        if (m.mdev === true && !hasMdev) {
-          refused.push({ subject, reason: `"mdev": true, but ${path} on node ${node} offers no mediated devices; PVE refuses the mapping at VM start`, fix: 'remove "mdev" or map a device with mediated-device support' });
-          ok = false;
-          continue;
-        }
-        if (m.mdev !== true && hasMdev) {
-          warnings.push({ subject, message: `${path} on node ${node} offers mediated devices: PVE requires "mdev": true on the mapping to use it` });
-        }
-        map.push(serialiseMapEntry(mapEntryFor(node, dev, path)));
       }
-    }
-    if (!ok) continue;
-    const flags: MappingFlags = {
-      ...(m.mdev !== undefined ? { mdev: m.mdev } : {}),
-      ...(m['live-migration-capable'] !== undefined ? { 'live-migration-capable': m['live-migration-capable'] } : {}),
-    };
-    const cur = existing.find((e) => e.id === m.id);
-    if (!cur) {
-      actions.push({ kind: 'create', id: m.id, map, ...(m.description !== undefined ? { description: m.description } : {}), ...flags });
-      continue;
-    }
-    for (const raw of cur.map) {
-      try {
-        const node = parseMapEntry(raw).node;
-        if (!(node in m.nodes)) warnings.push({ subject, message: `the cluster mapping has an entry for node ${node}, which the inventory does not declare; it will be removed` });
-      } catch {
-        warnings.push({ subject, message: `the cluster mapping has an entry this tool cannot read; it will be replaced` });
+      const hasMdev = dev.mdev === 1 || dev.mdev === true;
+      if (m.mdev === true && !hasMdev) {
+        refused.push({ subject, reason: `"mdev": true, but ${path} on node ${node} offers no mediated devices; PVE refuses the mapping at VM start`, fix: 'remove "mdev" or map a device with mediated-device support' });
+        ok = false;
+        continue;
       }
-    }
-    const descChanged = m.description !== undefined && m.description !== cur.description;
-    const flagsChanged = (Object.keys(flags) as (keyof MappingFlags)[]).some((k) => flags[k] !== (cur[k] ?? false));
-    if (sameEntries(map, cur.map) && !descChanged && !flagsChanged) {
-      actions.push({ kind: 'none', id: m.id, map });
-    } else {
-      actions.push({
-        kind: 'update', id: m.id, map, before: cur.map,
-        ...(m.description !== undefined ? { description: m.description } : {}),
-        ...(cur.digest !== undefined ? { digest: cur.digest } : {}),
-        ...flags,
-      });
+      if (m.mdev !== true && hasMdev) {
+        warnings.push({ subject, message: `${path} on node ${node} offers mediated devices: PVE requires "mdev": true on the mapping to use it` });
+      }
+      map.push(serialiseMapEntry(mapEntryFor(node, dev, path)));
     }
   }
-  return { actions, refused, warnings };
+  return { map, ok, refused, warnings };
+}
+
+/** Create, update or leave the cluster's mapping, with a warning for each of its entries that goes away. */
+function actionFor(subject: string, m: Mapping, map: string[], cur: ExistingMapping | undefined): { action: MappingAction; warnings: Warning[] } {
+  const warnings: Warning[] = [];
+  const flags: MappingFlags = {
+    ...(m.mdev !== undefined ? { mdev: m.mdev } : {}),
+    ...(m['live-migration-capable'] !== undefined ? { 'live-migration-capable': m['live-migration-capable'] } : {}),
+  };
+  if (!cur) return { action: { kind: 'create', id: m.id, map, ...(m.description !== undefined ? { description: m.description } : {}), ...flags }, warnings };
+  for (const raw of cur.map) {
+    try {
+      const node = parseMapEntry(raw).node;
+      if (!(node in m.nodes)) warnings.push({ subject, message: `the cluster mapping has an entry for node ${node}, which the inventory does not declare; it will be removed` });
+    } catch {
+      warnings.push({ subject, message: `the cluster mapping has an entry this tool cannot read; it will be replaced` });
+    }
+  }
+  const descChanged = m.description !== undefined && m.description !== cur.description;
+  const flagsChanged = (Object.keys(flags) as (keyof MappingFlags)[]).some((k) => flags[k] !== (cur[k] ?? false));
+  if (sameEntries(map, cur.map) && !descChanged && !flagsChanged) return { action: { kind: 'none', id: m.id, map }, warnings };
+  return {
+    action: {
+      kind: 'update', id: m.id, map, before: cur.map,
+      ...(m.description !== undefined ? { description: m.description } : {}),
+      ...(cur.digest !== undefined ? { digest: cur.digest } : {}),
+      ...flags,
+    },
+    warnings,
+  };
 }
