@@ -18,7 +18,7 @@ import { PCI_ADDRESS } from '../../patterns.js';
 import { coveredAddresses, functionsOf, hostDriversOf } from './driver-binding.js';
 import { desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
 import { MODPROBE_FILE } from './paths.js';
-import { normalizeModule } from '../../facts/host/modprobe-d.js';
+import { normalizeModule, parseModprobeConfig } from '../../facts/host/modprobe-d.js';
 
 export const KEPT_HINT = 'not named; --exact to remove';
 
@@ -28,21 +28,22 @@ export interface KeptNode {
   readonly kept: readonly string[];
 }
 
-/** What the tool's own modprobe file configures now. */
+/** What the tool's own modprobe file configures now (its text, read as kmod reads it). */
 function ownedBinding(facts: HostFacts) {
+  const cfg = parseModprobeConfig([{ path: MODPROBE_FILE, content: facts.files[MODPROBE_FILE]?.content ?? '' }]).value;
   const own = <T extends { file: string }>(xs: readonly T[]): T[] => xs.filter((x) => x.file === MODPROBE_FILE);
-  const vfioOptions = own(facts.modprobe.options).filter((o) => o.module === 'vfio_pci').flatMap((o) => o.options.split(/\s+/));
+  const vfioOptions = own(cfg.options).filter((o) => o.module === 'vfio_pci').flatMap((o) => o.options.split(/\s+/));
   const ids = new Set(vfioOptions.filter((w) => w.startsWith('ids=')).flatMap((w) => w.slice(4).split(',')).map((i) => i.toLowerCase()));
-  const overrides = new Set(own(facts.modprobe.installs).filter((i) => i.module === 'vfio_pci')
+  const overrides = new Set(own(cfg.installs).filter((i) => i.module === 'vfio_pci')
     .flatMap((i) => [...i.command.matchAll(/\/sys\/bus\/pci\/devices\/([^/\s]+)\/driver_override/g)].map((m) => m[1]!))
     .filter((a) => PCI_ADDRESS.test(a)));
   return {
     ids,
     overrides,
     disableVga: vfioOptions.includes('disable_vga=1'),
-    unsafeInterrupts: own(facts.modprobe.options).some((o) => o.module === 'vfio_iommu_type1' && /(?:^|\s)allow_unsafe_interrupts=1(?:\s|$)/.test(o.options)),
-    softdeps: own(facts.modprobe.softdeps).filter((d) => d.pre.some((m) => normalizeModule(m) === 'vfio_pci')).map((d) => d.module),
-    blacklist: own(facts.modprobe.blacklist).map((b) => b.module),
+    unsafeInterrupts: own(cfg.options).some((o) => o.module === 'vfio_iommu_type1' && /(?:^|\s)allow_unsafe_interrupts=1(?:\s|$)/.test(o.options)),
+    softdeps: own(cfg.softdeps).filter((d) => d.pre.some((m) => normalizeModule(m) === 'vfio_pci')).map((d) => d.module),
+    blacklist: own(cfg.blacklist).map((b) => b.module),
   };
 }
 
