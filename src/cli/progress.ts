@@ -53,142 +53,167 @@ export function elapsed(ms: number): string {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
 }
 
-export function createProgress(o: ProgressOptions): Progress {
-  const { stream, style: s } = o;
-  const env = o.env ?? process.env;
-  const now = o.now ?? Date.now;
-  const clean = (text: string) => redact(text, o.secrets());
-  const print = (line: string) => stream.write(`${clean(line)}\n`);
-  const warning = (e: Extract<EngineEvent, { type: 'warning' }>) => s.yellow(`warning: ${e.subject}: ${e.message}`);
+/** What the live and the plain renderers share: the running items and how a line is printed. */
+interface Shared {
+  readonly running: Map<string, Running>;
+  readonly s: Style;
+  readonly now: () => number;
+  readonly clean: (text: string) => string;
+  readonly print: (line: string) => void;
+  readonly icon: (status: string) => string;
+}
 
-  if (o.quiet) return { onEvent: (e) => { if (e.type === 'warning') print(warning(e)); }, done: () => {} };
+/** Where progress goes: permanent lines, a change of what is running, and the end. */
+interface Renderer {
+  /** A permanent line (a finished item, a phase, a warning). */
+  line(text: string): void;
+  /** An item started or moved on (`status` is not a finished one). */
+  running(status: string, key: string, message: string): void;
+  /** Stops the timers; what is still running stays printed. */
+  end(): void;
+}
 
-  const live = Boolean(stream.isTTY) && !o.verbose && !(env.CI !== undefined && env.CI !== '' && env.CI !== 'false');
-  const running = new Map<string, Running>();
-  const icon = (status: string) => (status === 'done' ? s.green('✔') : status === 'failed' ? s.red('✖') : status === 'skipped' ? s.yellow('↓') : s.cyan('…'));
-
-  // ---- live area
-  const area = live ? createLogUpdate(stream as NodeJS.WriteStream, { showCursor: true }) : null;
+/**
+ * The live area: what is still running, redrawn every second, clipped to the
+ * terminal; permanent lines print above it, and wait while a prompt owns the
+ * terminal (live.ts pauses the area).
+ */
+function liveRenderer(x: Shared, stream: ProgressOptions['stream']): Renderer {
+  const { running, s } = x;
+  const area = createLogUpdate(stream as NodeJS.WriteStream, { showCursor: true });
   let paused = false;
   let ticker: NodeJS.Timeout | null = null;
+  let held: string[] = [];
   const frame = (): string => {
     const width = Math.max(20, (stream.columns ?? 80) - 1);
     const height = Math.max(2, (stream.rows ?? 24) - 1);
-    const t = now();
-    let lines = [...running.values()].map((r) => `${icon('start')} ${r.label}: ${r.text} ${s.dim(elapsed(t - r.since))}`);
+    const t = x.now();
+    let lines = [...running.values()].map((r) => `${x.icon('start')} ${r.label}: ${r.text} ${s.dim(elapsed(t - r.since))}`);
     if (lines.length > height) lines = [...lines.slice(0, height - 1), s.dim(`… and ${lines.length - height + 1} more`)];
     // Cut (never wrap) to the width: a wrapped line is a line log-update cannot count back.
     return lines.map((l) => (visibleLength(l) > width ? `${cut(l, width - 1)}…` : l)).join('\n');
   };
   const draw = () => {
-    if (!area || paused) return;
+    if (paused) return;
     if (running.size === 0) area.clear();
-    else area(clean(frame()));
+    else area(x.clean(frame()));
   };
-  const startTicker = () => {
-    if (ticker || !area) return;
-    ticker = setInterval(() => (running.size ? draw() : undefined), 1000);
-    ticker.unref();
-  };
-  // Lines for above the area wait while a prompt owns the terminal, then print in order.
-  let held: string[] = [];
-  const above = (line: string) => {
-    if (paused) return void held.push(line);
-    area?.clear();
-    print(line);
-    draw();
-  };
-  if (area) {
-    setLiveArea({
-      pause() {
-        if (paused) return () => {};
-        area.clear();
-        paused = true;
-        return () => {
-          paused = false;
-          for (const line of held) print(line);
-          held = [];
-          draw();
-        };
-      },
-    });
-  }
-
-  // ---- plain heartbeat
-  const heartbeatMs = o.heartbeatMs ?? 15_000;
-  let heartbeat: NodeJS.Timeout | null = null;
-  const startHeartbeat = () => {
-    if (live || heartbeat) return;
-    heartbeat = setInterval(() => {
-      const t = now();
-      for (const r of running.values()) {
-        if (t - r.lastPrinted >= heartbeatMs) {
-          print(`${icon('start')} ${r.label}: still ${r.text} (${elapsed(t - r.since)})`);
-          r.lastPrinted = t;
-        }
-      }
-    }, Math.max(1000, Math.floor(heartbeatMs / 3)));
-    heartbeat.unref();
-  };
-
-  const onItem = (key: string, status: string, message: string) => {
-    const t = now();
-    if (FINISHED.has(status)) {
-      const r = running.get(key);
-      running.delete(key);
-      const took = r ? ` ${s.dim(`(${elapsed(t - r.since)})`)}` : '';
-      if (live) above(`${icon(status)} ${key}: ${message}${took}`);
-      else print(`${icon(status)} ${key}: ${message}${took}`);
-      return;
-    }
-    const r = running.get(key);
-    if (r) {
-      if (r.text !== message) r.since = t;
-      r.text = message;
-      r.lastPrinted = t;
-    } else running.set(key, { label: key, text: message, since: t, lastPrinted: t });
-    if (live) {
+  setLiveArea({
+    pause() {
+      if (paused) return () => {};
+      area.clear();
+      paused = true;
+      return () => {
+        paused = false;
+        for (const line of held) x.print(line);
+        held = [];
+        draw();
+      };
+    },
+  });
+  return {
+    line(text) {
+      if (paused) return void held.push(text);
+      area.clear();
+      x.print(text);
       draw();
-      startTicker();
-    } else {
-      print(`${icon(status)} ${key}: ${message}`);
-      startHeartbeat();
-    }
+    },
+    running() {
+      draw();
+      if (ticker) return;
+      ticker = setInterval(() => (running.size ? draw() : undefined), 1000);
+      ticker.unref();
+    },
+    end() {
+      if (ticker) clearInterval(ticker);
+      ticker = null;
+      area.clear();
+      area.done();
+      for (const line of held) x.print(line);
+      held = [];
+      for (const r of running.values()) x.print(`${x.icon('start')} ${r.label}: ${r.text}`);
+    },
   };
+}
+
+/** One line per event, and a "still …" line at least every `heartbeatMs` for anything running longer. */
+function plainRenderer(x: Shared, heartbeatMs: number): Renderer {
+  let heartbeat: NodeJS.Timeout | null = null;
+  return {
+    line: x.print,
+    running(status, key, message) {
+      x.print(`${x.icon(status)} ${key}: ${message}`);
+      if (heartbeat) return;
+      heartbeat = setInterval(() => {
+        const t = x.now();
+        for (const r of x.running.values()) {
+          if (t - r.lastPrinted >= heartbeatMs) {
+            x.print(`${x.icon('start')} ${r.label}: still ${r.text} (${elapsed(t - r.since)})`);
+            r.lastPrinted = t;
+          }
+        }
+      }, Math.max(1000, Math.floor(heartbeatMs / 3)));
+      heartbeat.unref();
+    },
+    end() {
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = null;
+    },
+  };
+}
+
+/** A node or VM event: finished items become permanent lines (with the time they took), others update the running set. */
+function onItem(x: Shared, out: Renderer, key: string, status: string, message: string): void {
+  const t = x.now();
+  if (FINISHED.has(status)) {
+    const r = x.running.get(key);
+    x.running.delete(key);
+    const took = r ? ` ${x.s.dim(`(${elapsed(t - r.since)})`)}` : '';
+    out.line(`${x.icon(status)} ${key}: ${message}${took}`);
+    return;
+  }
+  const r = x.running.get(key);
+  if (r) {
+    if (r.text !== message) r.since = t;
+    r.text = message;
+    r.lastPrinted = t;
+  } else x.running.set(key, { label: key, text: message, since: t, lastPrinted: t });
+  out.running(status, key, message);
+}
+
+export function createProgress(o: ProgressOptions): Progress {
+  const { stream, style: s } = o;
+  const env = o.env ?? process.env;
+  const clean = (text: string) => redact(text, o.secrets());
+  const print = (line: string) => void stream.write(`${clean(line)}\n`);
+  const warning = (e: Extract<EngineEvent, { type: 'warning' }>) => s.yellow(`warning: ${e.subject}: ${e.message}`);
+
+  if (o.quiet) return { onEvent: (e) => { if (e.type === 'warning') print(warning(e)); }, done: () => {} };
+
+  const live = Boolean(stream.isTTY) && !o.verbose && !(env.CI !== undefined && env.CI !== '' && env.CI !== 'false');
+  const icon = (status: string) => (status === 'done' ? s.green('✔') : status === 'failed' ? s.red('✖') : status === 'skipped' ? s.yellow('↓') : s.cyan('…'));
+  const x: Shared = { running: new Map(), s, now: o.now ?? Date.now, clean, print, icon };
+  const out = live ? liveRenderer(x, stream) : plainRenderer(x, o.heartbeatMs ?? 15_000);
 
   return {
     onEvent(e) {
       switch (e.type) {
         case 'phase':
-          if (live) above(s.bold(`» ${e.message}`));
-          else print(s.bold(`» ${e.message}`));
-          return;
+          return out.line(s.bold(`» ${e.message}`));
         case 'node':
-          return onItem(`${e.cluster}/${e.node}`, e.status, e.message);
+          return onItem(x, out, `${e.cluster}/${e.node}`, e.status, e.message);
         case 'vm':
-          return onItem(`${e.cluster}/VM ${e.vmid}`, e.status, e.message);
+          return onItem(x, out, `${e.cluster}/VM ${e.vmid}`, e.status, e.message);
         case 'warning':
-          if (live) above(warning(e));
-          else print(warning(e));
-          return;
+          return out.line(warning(e));
         case 'command':
           if (o.verbose) print(s.dim(`$ [${e.node}] ${e.script.length > 2000 ? `${e.script.slice(0, 2000)} …(${e.script.length} chars)` : e.script}`));
           return;
       }
     },
     done() {
-      if (ticker) clearInterval(ticker);
-      if (heartbeat) clearInterval(heartbeat);
-      ticker = heartbeat = null;
-      if (area) {
-        area.clear();
-        area.done();
-      }
-      // What is still running stays on screen as plain lines, then the slate is clean for the report.
-      for (const line of held) print(line);
-      held = [];
-      if (live) for (const r of running.values()) print(`${icon('start')} ${r.label}: ${r.text}`);
-      running.clear();
+      out.end();
+      x.running.clear();
     },
   };
 }
