@@ -64,7 +64,15 @@ export function buildProgram(): Command {
     .version(`pve-passthrough ${PACKAGE.version} (Node.js ${process.version}, ${process.platform}-${process.arch})`, '-V, --version', 'print the version, with Node.js\'s and the platform')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  addFleetCommands(program);
+  addLocalCommands(program);
+  addToolCommands(program);
+  teach(program);
+  return program;
+}
 
+/** The commands that act on the inventory's fleet: plan, apply, verify, devices, rollback. */
+function addFleetCommands(program: Command): void {
   selection(program.command('plan'))
     .description('show what would change (a diff); changes nothing. Exit 0 planned, 1 could not plan; with --detailed-exitcode 2 when changes or refusals are pending')
     .option('--out <file>', 'also save the plan as JSON, for `apply --plan` (written atomically, mode 0600)')
@@ -104,7 +112,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
     .action((o) => exit(import('./commands/rollback.js').then((m) => m.rollbackCommand(o))));
+}
 
+/** What is kept on this machine: connection profiles and run logs. */
+function addLocalCommands(program: Command): void {
   const profile = program.command('profile').description('stored connection profiles (0600; secrets are never stored, only where to find them)');
   profile
     .command('add <name>')
@@ -122,7 +133,10 @@ export function buildProgram(): Command {
   runs.command('list').option('--json', 'same as --format json').addOption(new Option('--format <format>').choices(['text', 'json']).default('text'))
     .action((o: { json?: boolean; format?: string }) => exit(import('./commands/runs.js').then((m) => m.runsList(Boolean(o.json) || o.format === 'json'))));
   runs.command('show <id>').action((id: string) => exit(import('./commands/runs.js').then((m) => m.runsShow(id))));
+}
 
+/** Helpers around the fleet: inventory discovery, the simulator, the demo, shell completion. */
+function addToolCommands(program: Command): void {
   program
     .command('inventory')
     .description('inventory helpers')
@@ -156,9 +170,6 @@ export function buildProgram(): Command {
     .description('print a shell completion script (bash, zsh or fish)')
     .argument('<shell>', 'bash | zsh | fish')
     .action((shell: string) => exit(import('./completion.js').then((m) => m.completionCommand(shell, buildProgram()))));
-
-  teach(program);
-  return program;
 }
 
 /** Parses argv and runs the command; returns the exit code. */
