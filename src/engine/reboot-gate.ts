@@ -12,7 +12,8 @@ import { ApiError, SafetyError, SshError } from '../errors.js';
 import { anyHaStarted, haSid, readStartedHaOn } from '../facts/cluster/ha-resources.js';
 import { onlineNodes, quorumFromApi, readPvecmQuorum, type QuorumInfo } from '../facts/cluster/quorum.js';
 import { HA_MAINTENANCE_FILE } from '../facts/host/script.js';
-import { haMaintenanceMarker } from '../operations/host/ha-maintenance.js';
+import { hasHaMaintenanceMode, haMaintenanceMarker } from '../operations/host/ha-maintenance.js';
+import { readPveRelease } from '../facts/host/pve-version.js';
 import { atomicWrite, cmd, haMaintenance, removeFile, render, type Script } from '../transport/shell.js';
 import { run } from './host-apply.js';
 import { slotsFree, type RebootBudget } from './quorum.js';
@@ -183,11 +184,8 @@ export class RebootGate {
     const sids = await this.haResourcesOn(node);
     if (sids.length === 0) return;
     const host = await this.ctx.conn.logged(this.cluster, node);
-    const line = (await host.exec(render(cmd(['pveversion'])) as Script)).stdout.trim();
-    const m = /^pve-manager\/(\d+)\.(\d+)/.exec(line);
-    const major = Number(m?.[1] ?? 0);
-    const minor = Number(m?.[2] ?? 0);
-    if (major > 7 || (major === 7 && minor >= 3)) return;
+    const { line, release } = await readPveRelease(host);
+    if (hasHaMaintenanceMode(release)) return;
     throw new SafetyError(ErrorCode.HA_MAINTENANCE, `reboot refused: HA resources ${sids.join(', ')} run on ${node.name} and its PVE (${line.split(/\s/)[0] || 'unknown version'}) has no HA maintenance mode (ha-manager crm-command node-maintenance needs PVE 7.3 or later)`, {
       node: node.name,
       step: 'reboot gate',

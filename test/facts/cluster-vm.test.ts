@@ -8,7 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { anyHaStarted, startedHaByNode } from '../../src/facts/cluster/ha-resources.js';
 import { onlineNodes, quorumFromApi, quorumFromPvecm, quorumFromPvecmSections, type QuorumInfo } from '../../src/facts/cluster/quorum.js';
+import { parsePveRelease, type PveRelease } from '../../src/facts/host/pve-version.js';
 import { hostpciOf, vmCurrentFrom, vmObservedFrom } from '../../src/facts/vm/vm-config.js';
+import { hasHaMaintenanceMode } from '../../src/operations/host/ha-maintenance.js';
 import { ClusterStatusShape, GuestResourcesShape, HaResourcesShape, PendingShape, VmConfigShape, VmStatusShape } from '../../src/transport/pve/schemas.js';
 import { cases } from './host/fixtures.js';
 
@@ -59,5 +61,14 @@ describe('VM config, pending and status', () => {
     expect({ current, ...(status['running-machine'] !== undefined ? { runningMachine: status['running-machine'] } : {}), hostpci: hostpciOf(100, 'pve1', cfg.config) }).toEqual(expected);
     // verify reads the same answers (config?current=1) into the same shape, with the running machine
     expect(vmObservedFrom(cfg, pending, status)).toEqual({ config: current.config, pending: current.pending, status: current.status, runningMachine: status['running-machine'] });
+  });
+});
+
+describe('pveversion (HA maintenance needs PVE 7.3)', () => {
+  it.each(cases<{ value: PveRelease | null }>('pveversion'))('$name', ({ input, expected }) => {
+    expect(parsePveRelease(input)).toEqual(expected.value);
+  });
+  it.each([[{ major: 7, minor: 2 }, false], [{ major: 7, minor: 3 }, true], [{ major: 8, minor: 0 }, true], [{ major: 6, minor: 4 }, false], [null, false]] as const)('%j has the maintenance mode: %s', (release, want) => {
+    expect(hasHaMaintenanceMode(release)).toBe(want);
   });
 });

@@ -42,3 +42,8 @@ export function haMaintenanceCheck(facts: Pick<HostFacts, 'files'>, node: string
         evidence: HA_MAINTENANCE_FILE,
       };
 }
+
+/** `ha-manager crm-command node-maintenance` exists from PVE 7.3 (an unreadable release: assume it does not). */
+export function hasHaMaintenanceMode(release: { readonly major: number; readonly minor: number } | null): boolean {
+  return release !== null && (release.major > 7 || (release.major === 7 && release.minor >= 3));
+}
