@@ -5,7 +5,7 @@
  * it can be undone the same way.
  */
 import { createHash } from 'node:crypto';
-import type { Inventory } from '../inventory/schema.js';
+import type { Cluster, Inventory, Node } from '../inventory/schema.js';
 import { InputError, SafetyError } from '../errors.js';
 import type { RemoteHost } from '../transport/types.js';
 import { assertRemotePath, atomicWrite, backupPathFor, batch, cmd, parseBatch, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, type Script } from '../transport/shell.js';
@@ -16,6 +16,7 @@ import { refreshStepsForPaths } from '../operations/host/refresh.js';
 import type { HostStep } from '../operations/types.js';
 import { readFacts } from './node-facts.js';
 import { RebootGate } from './reboot-gate.js';
+import { leasesFor, type RunLease } from './lease.js';
 import type { ApplyNodeResult } from './types.js';
 import { ErrorCode } from '../error-codes.js';
 
@@ -45,27 +46,30 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
   const say: Say = (status, message) => ctx.emit({ type: 'node', ...base, status, message });
   let restoredRun: string | null = null;
   const files: FileAction[] = [];
+  const gate = new RebootGate(ctx, cluster);
+  let leases: RunLease[] = [];
   try {
     const host = await ctx.conn.logged(cluster, node);
     const run = await chooseRun(host, ctx.nonce(), o.run);
     restoredRun = run;
     const manifest = await readManifest(host, run, ctx.nonce());
+    // Read-only first: whether anything will change (and so reboot), before the lease, the slot and the lock.
+    const { todo: pending } = await checkManifest(host, run, manifest, o.force === true, []);
+    if (pending.length > 0) leases = await takeLeases(ctx, cluster, node, gate);
     const facts = await readFacts(ctx, cluster, node);
     let stepsDone = 0;
-    await withNodeLock(host, async () => {
+    const restore = () => withNodeLock(host, async () => {
       const { todo, current } = await checkManifest(host, run, manifest, o.force === true, files);
       if (todo.length === 0) return;
       // The refreshes plan would make for these files (src/operations/host/refresh.ts).
       const refreshes = refreshStepsForPaths(todo.map((f) => f.path), facts).flatMap((s: HostStep) => (s.kind === 'refresh' ? [s.command] : []));
       stepsDone = await restoreAsRun(ctx, host, todo, current, refreshes, say);
-    });
+    }, { runId: ctx.runId, deadRuns: ctx.deadRuns });
+    const reboots = pending.length > 0 && (ctx.rebootOverride ?? cluster.policy.reboot) !== 'never';
+    if (reboots) await restoreAndReboot(gate, node, restore, (m) => say('reboot', m));
+    else await restore();
     const restoredAny = files.some((f) => f.action !== 'unchanged');
-    let rebooted = false;
-    if (restoredAny && (ctx.rebootOverride ?? cluster.policy.reboot) !== 'never') {
-      const gate = new RebootGate(ctx, cluster);
-      await gate.withSlot(node, (m) => say('reboot', m), () => gate.reboot(node, (m) => say('reboot', m)));
-      rebooted = true;
-    }
+    const rebooted = reboots && restoredAny;
     const message = !restoredAny ? `nothing to restore: the files already match run ${run}'s backups` : `restored ${files.filter((f) => f.action !== 'unchanged').length} file(s) from run ${run}${rebooted ? ' and rebooted' : '; reboot pending (policy "never")'}`;
     say('done', message);
     return { version: 1, runId: ctx.runId, restoredRun, files, result: { ...base, outcome: restoredAny ? 'applied' : 'unchanged', stepsDone, rebooted, message, checks: [] } };
@@ -74,8 +78,45 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
     say('failed', error.message);
     return { version: 1, runId: ctx.runId, restoredRun, files, result: { ...base, outcome: 'failed', stepsDone: 0, rebooted: false, message: error.message, checks: [], error } };
   } finally {
+    await Promise.all(leases.map((l) => l.release()));
     await ctx.conn.closeAll();
   }
+}
+
+/** The run lease, as apply takes it: a rollback changes files and reboots, so it must not overlap another run. */
+async function takeLeases(ctx: EngineContext, cluster: Cluster, node: Node, gate: RebootGate): Promise<RunLease[]> {
+  const leases = await leasesFor(ctx, cluster, [node], ctx.lease, () => gate.holding());
+  try {
+    for (const l of leases) {
+      l.onLost = (why) => gate.stop(why);
+      await l.acquire();
+    }
+  } catch (err) {
+    await Promise.all(leases.map((l) => l.release()));
+    throw err;
+  }
+  return leases;
+}
+
+/**
+ * Apply's order for a node that reboots: the slot before anything changes,
+ * guests and HA decided before the first restore, HA maintenance around the
+ * reboot and ended on every path.
+ */
+async function restoreAndReboot(gate: RebootGate, node: Node, restore: () => Promise<void>, say: (m: string) => void): Promise<void> {
+  await gate.withSlot(node, say, async () => {
+    await gate.checkGuests(node);
+    await gate.checkHaMaintenance(node);
+    await restore();
+    let maintenance = false;
+    try {
+      maintenance = true;
+      maintenance = await gate.enterHaMaintenance(node, say);
+      await gate.reboot(node, say);
+    } finally {
+      if (maintenance) await gate.leaveHaMaintenance(node);
+    }
+  });
 }
 
 type Say = (status: 'step' | 'reboot' | 'done' | 'failed', message: string) => void;
