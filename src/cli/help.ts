@@ -67,7 +67,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     env: REMOTE_ENV,
   },
   rollback: {
-    examples: ['pve-passthrough rollback -i inventory.json --node pve1', 'pve-passthrough rollback -i inventory.json --node pve1 --run 20261205T071500Z-ab12 --yes'],
+    examples: ['pve-passthrough rollback -i inventory.json --node pve1', 'pve-passthrough rollback -i inventory.json --node pve1 --run 20261205T071500Z-ab12 --yes', 'pve-passthrough rollback -i inventory.json --node pve1 --wait-lease 600   # another run is busy on the cluster'],
     exitCodes: ['0  restored (and rebooted under the policy)', '1  failed or declined'],
     env: REMOTE_ENV,
   },

@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { collect } from './collect.js';
 import { teach } from './help.js';
+import { LEASE_OPTIONS } from './lease-flags.js';
 import type { GlobalFlags } from './common.js';
 import { PACKAGE } from './package-json.js';
 
@@ -88,8 +89,8 @@ function addFleetCommands(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
-    .option('--wait-lease <seconds>', 'when another run holds the cluster\'s lease, wait up to this long for it (default: refuse at once, naming it)')
-    .option('--break-lease', 'take over the lease of another run that is still live (asks first; --yes agrees)')
+    .option(...LEASE_OPTIONS[0]!)
+    .option(...LEASE_OPTIONS[1]!)
     .action((o) => exit(import('./commands/apply.js').then((m) => m.applyCommand(o))));
 
   selection(program.command('verify'))
@@ -111,6 +112,8 @@ function addFleetCommands(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--reboot <when>', 'reboot policy override').choices(['never', 'needed', 'always']))
+    .option(...LEASE_OPTIONS[0]!)
+    .option(...LEASE_OPTIONS[1]!)
     .action((o) => exit(import('./commands/rollback.js').then((m) => m.rollbackCommand(o))));
 }
 

@@ -10,13 +10,11 @@ import { canPrompt, confirm } from '../prompt.js';
 import { renderApply } from '../render/apply.js';
 import { renderPlan } from '../render/plan.js';
 import { readPlanFile } from './plan.js';
-import { escapeControl } from '../terminal-text.js';
+import { leaseOptions, type LeaseFlags } from '../lease-flags.js';
 
-export interface ApplyFlags extends GlobalFlags {
+export interface ApplyFlags extends GlobalFlags, LeaseFlags {
   plan?: string;
   yes?: boolean;
-  waitLease?: string;
-  breakLease?: boolean;
 }
 
 export async function applyCommand(f: ApplyFlags): Promise<number> {
@@ -25,20 +23,10 @@ export async function applyCommand(f: ApplyFlags): Promise<number> {
     if (!f.yes && !canPrompt()) {
       throw new InputError('apply needs confirmation and there is no terminal to ask on', [], { fix: 'review `pve-passthrough plan`, then run apply with --yes' });
     }
-    const waitSeconds = f.waitLease === undefined ? 0 : Number(f.waitLease);
-    if (!Number.isInteger(waitSeconds) || waitSeconds < 0) throw new InputError('--wait-lease must be a whole number of seconds ≥ 0');
+    leaseOptions(f); // bad flag values fail before anything is contacted
     session = await openSession(f, 'apply', wantsJson(f));
     const prog = session.progress;
-    const lease = {
-      waitSeconds,
-      ...(f.breakLease
-        ? { breakLease: async (holder: string) => {
-          if (f.yes) return true;
-          prog.done();
-          return confirm(`The lease is held by ${escapeControl(holder)}. Break it? Only do this when that run is dead.`);
-        } }
-        : {}),
-    };
+    const lease = leaseOptions(f, () => prog.done());
     const saved = f.plan ? await readPlanFile(f.plan) : undefined;
     const abort = new AbortController();
     const onSigint = () => {

@@ -4,8 +4,9 @@ import { emitReport, openSession, reportError, wantsJson, type GlobalFlags } fro
 import { EXIT } from '../exit-codes.js';
 import { escapeControl, terminalSafe } from '../terminal-text.js';
 import { canPrompt, confirm } from '../prompt.js';
+import { leaseOptions, type LeaseFlags } from '../lease-flags.js';
 
-export interface RollbackFlags extends GlobalFlags {
+export interface RollbackFlags extends GlobalFlags, LeaseFlags {
   run?: string;
   yes?: boolean;
   force?: boolean;
@@ -20,8 +21,11 @@ export async function rollbackCommand(f: RollbackFlags): Promise<number> {
       if (!canPrompt()) throw new InputError('rollback needs confirmation and there is no terminal to ask on', [], { fix: 'run it with --yes' });
       if (!(await confirm(`Restore ${node}'s files from run ${f.run ?? '(newest)'} and reboot it under the policy?`))) return EXIT.error;
     }
+    leaseOptions(f);
     session = await openSession(f, 'rollback', wantsJson(f));
-    const report = await rollback(session.inventory, { ...session.engine, node, cluster: f.cluster?.[0], run: f.run, force: Boolean(f.force) });
+    const prog = session.progress;
+    const lease = leaseOptions(f, () => prog.done());
+    const report = await rollback(session.inventory, { ...session.engine, lease, node, cluster: f.cluster?.[0], run: f.run, force: Boolean(f.force) });
     session.progress.done();
     const r = report.result;
     const text = wantsJson(f)
