@@ -9,7 +9,7 @@ describe('factsSections', () => {
     expect([...byKey.keys()]).toEqual([
       'hostname', 'uname', 'pveversion', 'debian', 'cpu', 'efi', 'pbt-status', 'kernels',
       'file:/etc/default/grub', 'file:/etc/kernel/cmdline', 'file:/etc/modules', 'file:/etc/kernel/proxmox-boot-uuids',
-      'file:/etc/pve/corosync.conf', 'file:/etc/kernel/proxmox-boot-pin', 'file:/etc/kernel/next-boot-pin', 'file:/var/lib/pve-passthrough/refresh-pending',
+      'file:/etc/pve/corosync.conf', 'file:/etc/kernel/proxmox-boot-pin', 'file:/etc/kernel/next-boot-pin', 'file:/var/lib/pve-passthrough/refresh-pending', 'file:/var/lib/pve-passthrough/ha-maintenance',
       'file:/etc/default/grub.d/pve-passthrough.cfg', 'file:/etc/modules-load.d/pve-passthrough.conf', 'file:/etc/modprobe.d/pve-passthrough.conf',
       'dir:/etc/default/grub.d', 'dir:/etc/modprobe.d', 'dir:/run/modprobe.d', 'dir:/usr/local/lib/modprobe.d', 'dir:/usr/lib/modprobe.d', 'dir:/lib/modprobe.d',
       'dir:/etc/modules-load.d', 'dir:/run/modules-load.d', 'dir:/usr/local/lib/modules-load.d', 'dir:/usr/lib/modules-load.d', 'dir:/lib/modules-load.d',
