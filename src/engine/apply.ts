@@ -164,6 +164,34 @@ function skipped(np: NodePlan, message: string): ApplyNodeResult {
   return { cluster: np.cluster, node: np.node, outcome: 'skipped', stepsDone: 0, rebooted: false, message, checks: [] };
 }
 
+/**
+ * After the node's steps: verify it. With --reboot never, checks that only a
+ * pending reboot explains leave it applied with the reboot pending; any other
+ * failing check fails the node.
+ */
+async function verifiedResult(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, emit: (status: 'wait' | 'done' | 'failed', message: string) => void, done: { stepsDone: number; rebooted: boolean }): Promise<ApplyNodeResult> {
+  const base = { cluster: cluster.name, node: node.name };
+  const { stepsDone, rebooted } = done;
+  emit('wait', 'verifying');
+  const facts = await readFacts(ctx, cluster, node);
+  const checks: Check[] = verifyHost(node, facts, { runId: ctx.runId });
+  const failed = checks.filter((c) => c.status === 'fail');
+  if (failed.length > 0 && effectiveRebootPolicy(ctx, cluster) === 'never' && onlyWaitingForReboot(failed)) {
+    // The user keeps the reboot: the files are right, the running system catches up at the next boot.
+    const pending = failed.find((c) => c.id === 'reboot-pending')!.message;
+    emit('done', `applied; reboot pending (${pending})`);
+    return { ...base, outcome: 'applied', stepsDone, rebooted, rebootPending: true, message: `applied ${stepsDone} step(s); reboot pending: ${pending}`, checks };
+  }
+  if (failed.length > 0) {
+    const message = `verification failed: ${failed.map((c) => `${c.id} (${c.message})`).join('; ')}`;
+    emit('failed', message);
+    return { ...base, outcome: 'failed', stepsDone, rebooted, message, checks, error: { code: ErrorCode.VERIFY, message, step: 'verify' } };
+  }
+  const refusedNote = np.refused.length ? `; refused: ${np.refused.map((r) => `${r.subject} (${r.reason})`).join('; ')}` : '';
+  emit('done', `applied and verified${rebooted ? ' after reboot' : ''}`);
+  return { ...base, outcome: np.refused.length ? 'refused' : 'applied', stepsDone, rebooted, message: `applied ${stepsDone} step(s) and verified${refusedNote}`, checks };
+}
+
 async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: NodePlan, gate: RebootGate): Promise<ApplyNodeResult> {
   const base = { cluster: cluster.name, node: node.name };
   const emit = (status: 'start' | 'step' | 'reboot' | 'wait' | 'done' | 'failed', message: string) => ctx.emit({ type: 'node', ...base, status, message });
@@ -218,24 +246,7 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     } else {
       await writeAndRefresh();
     }
-    emit('wait', 'verifying');
-    const facts = await readFacts(ctx, cluster, node);
-    const checks: Check[] = verifyHost(node, facts, { runId: ctx.runId });
-    const failed = checks.filter((c) => c.status === 'fail');
-    if (failed.length > 0 && effectiveRebootPolicy(ctx, cluster) === 'never' && onlyWaitingForReboot(failed)) {
-      // The user keeps the reboot: the files are right, the running system catches up at the next boot.
-      const pending = failed.find((c) => c.id === 'reboot-pending')!.message;
-      emit('done', `applied; reboot pending (${pending})`);
-      return { ...base, outcome: 'applied', stepsDone, rebooted, rebootPending: true, message: `applied ${stepsDone} step(s); reboot pending: ${pending}`, checks };
-    }
-    if (failed.length > 0) {
-      const message = `verification failed: ${failed.map((c) => `${c.id} (${c.message})`).join('; ')}`;
-      emit('failed', message);
-      return { ...base, outcome: 'failed', stepsDone, rebooted, message, checks, error: { code: ErrorCode.VERIFY, message, step: 'verify' } };
-    }
-    const refusedNote = np.refused.length ? `; refused: ${np.refused.map((r) => `${r.subject} (${r.reason})`).join('; ')}` : '';
-    emit('done', `applied and verified${rebooted ? ' after reboot' : ''}`);
-    return { ...base, outcome: np.refused.length ? 'refused' : 'applied', stepsDone, rebooted, message: `applied ${stepsDone} step(s) and verified${refusedNote}`, checks };
+    return await verifiedResult(ctx, cluster, node, np, emit, { stepsDone, rebooted });
   } catch (err) {
     const error = errorInfo(err);
     emit('failed', error.message);
