@@ -209,13 +209,15 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
     const steps = np.steps;
     const fileAndRefresh = steps.filter((s) => s.kind !== 'reboot' && s.kind !== 'leave-ha-maintenance');
     const leave = steps.find((s) => s.kind === 'leave-ha-maintenance');
-    if (leave) {
-      // First: with the node in maintenance HA has moved its resources away, so this run's own gate would see none.
+    const reboot = steps.find((s) => s.kind === 'reboot');
+    // Maintenance a dead run left: before a reboot this run keeps it (HA moved the resources away; ending it
+    // first would bring them back just before the reboot) and ends it after verification.
+    const adopted = leave !== undefined && reboot !== undefined;
+    if (leave && !adopted) {
       emit('step', `end the HA maintenance left by run ${leave.run}`);
       await gate.leaveHaMaintenance(node);
       stepsDone++;
     }
-    const reboot = steps.find((s) => s.kind === 'reboot');
     const writeAndRefresh = async () => {
       if (fileAndRefresh.length === 0) return;
       await withNodeLock(host, async () => {
@@ -238,7 +240,8 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
         await writeAndRefresh();
         if (ctx.signal?.aborted) throw new RunError(ErrorCode.INTERRUPTED, 'interrupted before the reboot; the files are written, the reboot is pending', { node: node.name, fix: 're-run apply to reboot and verify' });
         haMaintenance = true;
-        haMaintenance = await gate.enterHaMaintenance(node, (m) => emit('wait', m));
+        if (adopted) await gate.markHaMaintenance(node);
+        haMaintenance = (await gate.enterHaMaintenance(node, (m) => emit('wait', m))) || adopted;
         await gate.reboot(node, (m) => emit('reboot', m));
         rebooted = true;
         stepsDone++;

@@ -202,14 +202,15 @@ export class RebootGate {
   async enterHaMaintenance(node: Node, say: (m: string) => void): Promise<boolean> {
     let left = await this.haResourcesOn(node);
     if (left.length === 0) return false;
-    // Maintenance survives reboots: the marker lets the next plan end it if this run dies before it does.
-    const host = await this.ctx.conn.logged(this.cluster, node);
-    const marker = haMaintenanceMarker(this.ctx.runId);
-    await run(host, atomicWrite(HA_MAINTENANCE_FILE, { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(marker).digest('hex') }), 'mark the HA maintenance', marker);
+    await this.markHaMaintenance(node);
     await this.runHaMaintenance(node, 'enable');
     const deadline = Date.now() + this.cluster.policy.rebootTimeoutSeconds * 1000;
+    let said = '';
     for (;;) {
-      say(`HA maintenance: waiting for HA to move ${left.join(', ')} away`);
+      // Said when it changes, not per poll: the events a run emits must not depend on timing (crash-point enumeration).
+      const now = `HA maintenance: waiting for HA to move ${left.join(', ')} away`;
+      if (now !== said) say(now);
+      said = now;
       await new Promise((r) => setTimeout(r, Math.min(this.ctx.pollMs, 2000)));
       left = await this.haResourcesOn(node);
       if (left.length === 0) return true;
@@ -222,6 +223,13 @@ export class RebootGate {
         });
       }
     }
+  }
+
+  /** Maintenance survives reboots: the marker names this run, so the next plan ends it if this run dies first. */
+  async markHaMaintenance(node: Node): Promise<void> {
+    const host = await this.ctx.conn.logged(this.cluster, node);
+    const marker = haMaintenanceMarker(this.ctx.runId);
+    await run(host, atomicWrite(HA_MAINTENANCE_FILE, { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(marker).digest('hex') }), 'mark the HA maintenance', marker);
   }
 
   /** Ends HA maintenance: HA brings the moved resources back. */

@@ -20,7 +20,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * only shrinks (a listed function that got shorter than the limit, or longer
  * than listed, fails too). Issue 17: "No function over 80 lines in src/".
  */
-const STILL_OVER: Readonly<Record<string, number>> = {};
+const STILL_OVER: Readonly<Record<string, number>> = {
+};
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

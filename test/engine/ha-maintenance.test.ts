@@ -153,4 +153,26 @@ describe('HA maintenance', () => {
     expect(haCommands(tf).slice(again)).toEqual([]);
     expect(api.maintenance.has('pve1')).toBe(true);
   });
+
+  it('maintenance a dead run left on a node that still has to reboot: kept for this run\'s reboot (the resource stays away) and ended after it', async () => {
+    tf = await testFleet(scenario());
+    const api = tf.fleet.cluster('c').api!.state;
+    const host = tf.fleet.host('pve1');
+    // Killed after enabling maintenance and before writing: the files are still to be written, the node still has to reboot.
+    host.state.drift.writeFile(MARKER, 'run=20261205T090000Z-dead02\n');
+    await api.setMaintenance('pve1', true);
+    const w = watchWhileDown(tf);
+    const report = await apply(tf.inventory, fast);
+    w.stop();
+    expect(report.ok, JSON.stringify(report, null, 1)).toBe(true);
+    expect(report.nodes.find((n) => n.node === 'pve1')).toMatchObject({ outcome: 'applied', rebooted: true });
+    // While pve1 was down the HA VM ran elsewhere: maintenance was not ended before the reboot.
+    expect(w.seen.length).toBeGreaterThan(0);
+    for (const s of w.seen) expect(s).toEqual({ vmNode: expect.not.stringMatching(/^pve1$/), maintenance: true });
+    expect(haCommands(tf).filter((c) => c !== 'enable')).toEqual(['reboot', 'disable']);
+    await api.tasks.idle();
+    expect(api.maintenance.size).toBe(0);
+    expect(api.vms.get(201)).toMatchObject({ node: 'pve1', status: 'running' });
+    expect(host.state.vfs.readOr(MARKER)).toBeNull();
+  });
 });

@@ -150,9 +150,15 @@ export function isRefusal(x: Binding | Refusal): x is Refusal {
   return 'reason' in x;
 }
 
-/** Drivers to order after vfio-pci (and to hook for per-address binding). Invalid names from facts are dropped. */
+/**
+ * Drivers to order after vfio-pci (and to hook for per-address binding). Invalid names from facts are dropped.
+ * From lspci's "Kernel modules" (the modules whose aliases match the device: the same before and after the
+ * binding), and only without those from the driver in use: that one is a driver name, not always a module's
+ * (xhci_pci binds as "xhci_hcd"), and is vfio-pci once bound, so the next plan would drop it (a second run
+ * that changes something).
+ */
 export function hostDriversOf(device: Device, fns: readonly PciDevice[]): { drivers: string[]; dropped: string[] } {
-  const raw = device.softdep ?? fns.flatMap((f) => [...(f.driver ? [f.driver] : []), ...f.modules]);
+  const raw = device.softdep ?? fns.flatMap((f) => (f.modules.length > 0 ? f.modules : f.driver ? [f.driver] : []));
   const dropped = raw.filter((m) => !MODULE_NAME.test(m));
   const seen = new Map<string, string>();
   for (const m of raw) {
