@@ -13,9 +13,20 @@ const LINGER_MS = 5_000;
 function finish(code: number): void {
   process.exitCode = code;
   setTimeout(() => {
-    process.stderr.write('pve-passthrough: internal: the command finished but left a connection or timer open; exiting anyway (please report this)\n');
+    process.stderr.write(`pve-passthrough: internal: the command finished but left a connection or timer open (${openResources()}); exiting anyway (please report this)\n`);
     process.exit(code);
   }, LINGER_MS).unref();
+}
+
+/** What keeps the process alive, for the report: resource kinds, and where each socket goes. */
+function openResources(): string {
+  const kinds = process.getActiveResourcesInfo().filter((k) => k !== 'TTYWrap');
+  const sockets = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  const peers = sockets.flatMap((h) => {
+    const s = h as { remoteAddress?: string; remotePort?: number; destroyed?: boolean; readyState?: string };
+    return s.remoteAddress ? [`${s.remoteAddress}:${s.remotePort ?? '?'} ${s.readyState ?? ''}`.trim()] : [];
+  });
+  return [kinds.join(', '), ...peers].filter(Boolean).join('; ') || 'unknown';
 }
 
 run(process.argv).then(finish, (err: unknown) => {
