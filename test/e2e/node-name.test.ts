@@ -4,28 +4,17 @@
  * --host is refused (asking for --node-name) only when the hostname cannot be
  * read. Spawned CLI against simulated nodes over real SSH and HTTPS.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testFleet, type TestFleet } from '../helpers/fleet.js';
+import { runCli } from '../safety/cli.js';
 
-const MAIN = join(import.meta.dirname, '../../dist/src/cli/main.js');
 const home = mkdtempSync(join(tmpdir(), 'pvpt-name-'));
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, HOME: home, NO_COLOR: '1', XDG_STATE_HOME: join(home, 'state'), PVE_PASSTHROUGH_CONFIG_DIR: join(home, 'config'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// A home of its own: no ssh_config or known_hosts of the machine's user leaks in.
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { home, env });
 
 let tf: TestFleet;
 let env: Record<string, string>;

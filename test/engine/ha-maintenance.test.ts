@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { apply, plan, verify } from '../../src/index.js';
-import { gpuNode, testFleet, type TestFleet } from '../helpers/fleet.js';
+import { gpuNode, haCommands, testFleet, type TestFleet } from '../helpers/fleet.js';
 
 const OWNED = '/etc/modprobe.d/pve-passthrough.conf';
 const MARKER = '/var/lib/pve-passthrough/ha-maintenance';
@@ -40,12 +40,6 @@ function watchWhileDown(t: TestFleet) {
   return { seen, stop };
 }
 
-function haCommands(t: TestFleet): string[] {
-  return t.fleet.host('pve1').state.commandLog.flatMap((s) => {
-    const m = /node-maintenance' '(enable|disable)'|systemctl' 'reboot'|systemctl reboot/.exec(s);
-    return m ? [m[1] ?? 'reboot'] : [];
-  });
-}
 
 describe('HA maintenance', () => {
   it('moves the HA resources off the node before its reboot and disables maintenance after verification (they come back)', async () => {

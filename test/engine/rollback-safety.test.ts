@@ -11,7 +11,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { apply, rollback } from '../../src/index.js';
 import { CLUSTER_LEASE, renderLease } from '../../src/engine/lease.js';
-import { gpuNode, testFleet, type TestFleet } from '../helpers/fleet.js';
+import { gpuNode, haCommands, testFleet, type TestFleet } from '../helpers/fleet.js';
 
 const OWNED = '/etc/modprobe.d/pve-passthrough.conf';
 const fast = { pollMs: 20 };
@@ -33,12 +33,6 @@ function scenario(o: { guests?: 'refuse' | 'shutdown'; vm?: Record<string, unkno
   };
 }
 
-function haCommands(t: TestFleet): string[] {
-  return t.fleet.host('pve1').state.commandLog.flatMap((s) => {
-    const m = /node-maintenance' '(enable|disable)'|systemctl' 'reboot'|systemctl reboot/.exec(s);
-    return m ? [m[1] ?? 'reboot'] : [];
-  });
-}
 
 describe('rollback under apply\'s safety rules', () => {
   it('refuses while another run holds the cluster lease, naming it, and restores nothing', async () => {

@@ -53,3 +53,11 @@ export function watchDown(fleet: Fleet): { max: () => number; lostQuorum: () => 
   })));
   return { max: () => max, lostQuorum: () => lostQuorum, stop: () => { for (const s of stops) s(); } };
 }
+
+/** The HA maintenance commands and the reboot a node ran, in order: 'enable', 'reboot', 'disable'. */
+export function haCommands(t: TestFleet, node = 'pve1'): string[] {
+  return t.fleet.host(node).state.commandLog.flatMap((s) => {
+    const m = /node-maintenance' '(enable|disable)'|systemctl' 'reboot'|systemctl reboot/.exec(s);
+    return m ? [m[1] ?? 'reboot'] : [];
+  });
+}
