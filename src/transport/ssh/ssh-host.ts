@@ -25,6 +25,7 @@ export class SshHost implements RemoteHost {
   readonly node: string;
   readonly sudo: boolean;
   private client: SshClient | undefined;
+  private reconnecting: Promise<void> | undefined;
   private opened = 0;
   private readonly limit: ChannelLimit;
   /** Held from the first connect until close(), so a reboot's reconnect reuses the jump hosts' connections. */
@@ -56,10 +57,22 @@ export class SshHost implements RemoteHost {
     return this.client !== undefined;
   }
 
-  /** Opens a fresh connection (closing any current one). Used at start and after a reboot. */
-  async reconnect(opts: { readyTimeoutMs?: number } = {}): Promise<void> {
+  /**
+   * Opens a fresh connection (closing any current one). Used at start and after a reboot.
+   * Callers at the same time share one attempt: the reboot wait and a lease renewal both
+   * reconnecting used to open two clients, and the one overwritten was never closed (it kept
+   * the process alive after a real reboot under QEMU).
+   */
+  reconnect(opts: { readyTimeoutMs?: number } = {}): Promise<void> {
+    this.reconnecting ??= this.openFresh(opts.readyTimeoutMs).finally(() => {
+      this.reconnecting = undefined;
+    });
+    return this.reconnecting;
+  }
+
+  private async openFresh(readyTimeoutMs: number | undefined): Promise<void> {
     await this.dropClient();
-    const client = await this.open(opts.readyTimeoutMs);
+    const client = await this.open(readyTimeoutMs);
     this.opened++;
     this.client = client;
     client.once('close', () => {

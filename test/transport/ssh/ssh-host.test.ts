@@ -275,3 +275,14 @@ describe('closing a connection whose peer vanished', () => {
     }
   });
 });
+
+describe('reconnecting from two places at once', () => {
+  it('shares one attempt: no second client is left open after close() (the reboot wait and a lease renewal both reconnect)', async () => {
+    const h = await connectSsh(base());
+    await Promise.all([h.reconnect(), h.reconnect(), h.reconnect()]);
+    expect((await h.exec(s('both'))).stdout).toBe('to stdout\n');
+    await h.close();
+    for (let i = 0; i < 100 && server.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(server.openConnections).toBe(0);
+  });
+});

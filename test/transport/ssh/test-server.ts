@@ -70,6 +70,10 @@ export class TestSshServer {
   bootId = randomUUID();
   /** TCP connections accepted, and those that finished authentication. */
   connections = 0;
+  /** Connections open now (server side). */
+  get openConnections(): number {
+    return this.clients.size;
+  }
   authenticated = 0;
   /** Every exec as received, and unwrapped. */
   readonly received: string[] = [];
