@@ -22,7 +22,7 @@ import { REFRESH_PENDING_FILE } from '../facts/host/script.js';
 import { atomicWrite, removeFile } from '../transport/shell.js';
 import { RebootGate } from './reboot-gate.js';
 import { nodeDifferences, PLAN_VS_NOW, replanSaved } from './saved-plan.js';
-import { leasesFor, type RunLease } from './lease.js';
+import { acquireLeases, type RunLease } from './lease.js';
 import { applyClusterVms } from './apply-vms.js';
 import type { ApplyNodeResult, ApplyReport, ApplyVmResult, ClusterPlan, NodePlan, Plan } from './types.js';
 import { ErrorCode } from '../error-codes.js';
@@ -104,13 +104,8 @@ async function applyCluster(ctx: EngineContext, cluster: Cluster, cp: ClusterPla
   let leases: RunLease[] = [];
   if (hostWork.length > 0 || vmWork) {
     try {
-      leases = await leasesFor(ctx, cluster, hostWork, ctx.lease, () => gate.holding());
-      for (const l of leases) {
-        l.onLost = (why) => gate.stop(why);
-        await l.acquire();
-      }
+      leases = await acquireLeases(ctx, cluster, hostWork, gate);
     } catch (err) {
-      await Promise.all(leases.map((l) => l.release()));
       const error = errorInfo(err, 'lease');
       for (const n of withWork) {
         ctx.emit({ type: 'node', cluster: cluster.name, node: n.node, status: 'failed', message: error.message });

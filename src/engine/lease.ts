@@ -336,6 +336,32 @@ export async function leasesFor(
   return out;
 }
 
+/** What a run's leases need from its reboot gate: which nodes to avoid, and how to stop the rollout. */
+export interface LeaseHolder {
+  holding(): ReadonlySet<string>;
+  stop(why: string): void;
+}
+
+/**
+ * Takes every lease a run of `cluster` needs (leasesFor), in order; a lease
+ * lost later stops the run's reboots through `gate`. If any cannot be taken,
+ * the ones already taken are released and the error is thrown.
+ */
+export async function acquireLeases(ctx: EngineContext, cluster: Cluster, nodesWithWork: readonly Node[], gate: LeaseHolder): Promise<RunLease[]> {
+  const leases: RunLease[] = [];
+  try {
+    leases.push(...(await leasesFor(ctx, cluster, nodesWithWork, ctx.lease, () => gate.holding())));
+    for (const l of leases) {
+      l.onLost = (why) => gate.stop(why);
+      await l.acquire();
+    }
+  } catch (err) {
+    await Promise.all(leases.map((l) => l.release()));
+    throw err;
+  }
+  return leases;
+}
+
 async function isClustered(ctx: EngineContext, cluster: Cluster, node: Node): Promise<boolean> {
   const api = await ctx.conn.api(cluster);
   if (api) {

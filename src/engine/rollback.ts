@@ -16,7 +16,7 @@ import { refreshStepsForPaths } from '../operations/host/refresh.js';
 import type { HostStep } from '../operations/types.js';
 import { readFacts } from './node-facts.js';
 import { RebootGate } from './reboot-gate.js';
-import { leasesFor, type RunLease } from './lease.js';
+import { acquireLeases, type RunLease } from './lease.js';
 import type { ApplyNodeResult } from './types.js';
 import { ErrorCode } from '../error-codes.js';
 
@@ -55,7 +55,7 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
     const manifest = await readManifest(host, run, ctx.nonce());
     // Read-only first: whether anything will change (and so reboot), before the lease, the slot and the lock.
     const { todo: pending } = await checkManifest(host, run, manifest, o.force === true, []);
-    if (pending.length > 0) leases = await takeLeases(ctx, cluster, node, gate);
+    if (pending.length > 0) leases = await acquireLeases(ctx, cluster, [node], gate); // as apply takes it: a rollback changes files and reboots
     const facts = await readFacts(ctx, cluster, node);
     let stepsDone = 0;
     const restore = () => withNodeLock(host, async () => {
@@ -81,21 +81,6 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
     await Promise.all(leases.map((l) => l.release()));
     await ctx.conn.closeAll();
   }
-}
-
-/** The run lease, as apply takes it: a rollback changes files and reboots, so it must not overlap another run. */
-async function takeLeases(ctx: EngineContext, cluster: Cluster, node: Node, gate: RebootGate): Promise<RunLease[]> {
-  const leases = await leasesFor(ctx, cluster, [node], ctx.lease, () => gate.holding());
-  try {
-    for (const l of leases) {
-      l.onLost = (why) => gate.stop(why);
-      await l.acquire();
-    }
-  } catch (err) {
-    await Promise.all(leases.map((l) => l.release()));
-    throw err;
-  }
-  return leases;
 }
 
 /**
