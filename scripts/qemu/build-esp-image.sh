@@ -41,8 +41,12 @@ fi
 # A copy of the tree, so the BIOS image's rootfs stays as it was.
 phase "copy the guest tree"
 tree="$cache/rootfs-esp"
-rm -rf "$tree"
-cp -a --reflink=auto "$cache/rootfs" "$tree"
+# Nothing left mounted inside either tree by a killed run is copied or walked into (mounts.sh).
+# shellcheck source=scripts/qemu/mounts.sh
+. "$here/mounts.sh"
+unmount_under "$cache/rootfs"
+remove_tree "$tree"
+cp -a -x --reflink=auto "$cache/rootfs" "$tree"
 
 esp_id="7A1B33C4"           # mkfs.vfat -i: the volume id, shown as 7A1B-33C4 in /dev/disk/by-uuid
 esp_uuid="7A1B-33C4"
@@ -88,6 +92,7 @@ dd if="$esp" of="$out" bs=1M seek=1 conv=notrunc status=none
 # Stop 1 MiB short of the end: GPT keeps its backup header there.
 mkfs.ext4 -q -F -L pvpt-root -E offset=$(( root_start_mib * 1048576 )) -d "$tree" "$out" "$(( (size_mib - root_start_mib - 1) * 1024 ))k"
 mv -f "$out" "$cache/esp-disk.img"
-rm -rf "$tree" "$esp"
+remove_tree "$tree"
+rm -f "$esp"
 echo "$stamp" > "$cache/esp-image.stamp"
 phase "done: $cache/esp-disk.img (ESP $esp_uuid, kernel $kver)"

@@ -29,6 +29,14 @@ if [ -f "$cache/image.stamp" ] && [ "$(cat "$cache/image.stamp")" = "$stamp" ] &
 fi
 [ "$(id -u)" = 0 ] || { echo "build-image: must run as root (debootstrap, file ownership in the image)" >&2; exit 1; }
 
+# What debootstrap mounts inside the tree is unmounted however this script ends, and what a killed
+# earlier run left mounted is unmounted before the tree is removed or reused (mounts.sh).
+rootfs="$cache/rootfs"
+# shellcheck source=scripts/qemu/mounts.sh
+. "$here/mounts.sh"
+unmount_on_exit "$rootfs"
+unmount_under "$rootfs"
+
 t0=$(date +%s)
 phase() { echo "build-image: [$(( $(date +%s) - t0 ))s] $*"; }
 
@@ -42,10 +50,9 @@ if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
 fi
 mirror="${mirror:-http://deb.debian.org/debian}"
 
-rootfs="$cache/rootfs"
 if [ ! -f "$cache/rootfs.done" ]; then
   phase "debootstrap $suite from $mirror"
-  rm -rf "$rootfs"
+  remove_tree "$rootfs"
   debootstrap --variant=minbase \
     --include=systemd-sysv,udev,openssh-server,pciutils,kmod,iproute2,linux-image-amd64,initramfs-tools,grub-pc,procps,ca-certificates,zstd \
     "$suite" "$rootfs" "$mirror"
