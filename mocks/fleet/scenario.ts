@@ -11,6 +11,7 @@ const hostFaults = z.strictObject({
   guestsStartDelayMs: z.number().int().min(0).max(600_000).optional(),
   dropDuringWrite: z.union([z.boolean(), z.strictObject({ times: z.number().int().min(1).optional(), pathIncludes: z.string().optional(), at: z.enum(['cat', 'after-mv']).optional() })]).optional(),
   failCommand: z.partialRecord(z.enum(['update-grub', 'update-initramfs', 'proxmox-boot-tool refresh']), z.union([z.string(), z.strictObject({ stderr: z.string(), times: z.number().int().min(1) })])).optional(),
+  slowCommand: z.partialRecord(z.enum(['update-grub', 'update-initramfs', 'proxmox-boot-tool refresh']), z.strictObject({ ms: z.number().int().min(1), times: z.number().int().min(1).optional() })).optional(),
   hostKeyChanged: z.boolean().optional(),
 });
 

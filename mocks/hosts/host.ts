@@ -42,6 +42,12 @@ export interface HostFaults {
   dropDuringWrite?: boolean | { readonly times?: number; readonly pathIncludes?: string; readonly at?: 'cat' | 'after-mv' };
   /** Make a refresh command fail with this stderr (string = every time; object = `times` times). */
   failCommand?: Partial<Record<FailableCommand, string | { readonly stderr: string; times: number }>>;
+  /**
+   * A refresh command takes this long before it runs (server level; `times` runs, default 1).
+   * A client that closes the channel first (its timeout) stops it: like sshd's killpg, the
+   * command never ran and changed nothing.
+   */
+  slowCommand?: Partial<Record<FailableCommand, { readonly ms: number; times?: number }>>;
   /** The SSH host key changes when the host next comes up (server level). */
   hostKeyChanged?: boolean;
 }
@@ -261,6 +267,16 @@ export class SimHost implements ShellHost {
     if (f.times <= 0) return null;
     f.times--;
     return f.stderr;
+  }
+
+  /** Consume a slowCommand fault for the first slow command this script runs: the delay, or 0. */
+  takeSlowness(script: string): number {
+    for (const [cmd, f] of Object.entries(this.faults.slowCommand ?? {})) {
+      if (!f || (f.times ?? 1) <= 0 || !script.includes(cmd)) continue;
+      f.times = (f.times ?? 1) - 1;
+      return f.ms;
+    }
+    return 0;
   }
 
   sysfsWrite(path: string, raw: string): string | null {

@@ -227,7 +227,7 @@ class SimHostServer implements RunningSimHost {
   }
 
   private onExec(command: string, channel: ServerChannel, socket: Socket): void {
-    const run = (stdin: string): void => {
+    let run = (stdin: string): void => {
       if (this.down || this.state.phase !== 'up') {
         socket.destroy();
         return;
@@ -246,6 +246,13 @@ class SimHostServer implements RunningSimHost {
       channel.exit(r.code ?? 255);
       channel.end();
     };
+    const slow = this.state.phase === 'up' ? this.state.takeSlowness(command) : 0;
+    if (slow > 0) {
+      let closed = false;
+      channel.once('close', () => { closed = true; });
+      const later = run;
+      run = (stdin: string) => { setTimeout(() => { if (!closed) later(stdin); }, slow); };
+    }
     if (!readsStdin(command)) {
       run('');
       return;

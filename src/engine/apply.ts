@@ -221,7 +221,7 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
         const refreshes = fileAndRefresh.flatMap((s) => (s.kind === 'refresh' ? [s.command] : []));
         const marker = refreshes.map((c) => `${c}\n`).join('');
         if (marker) await run(host, atomicWrite(REFRESH_PENDING_FILE, { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(marker).digest('hex') }), 'mark the refresh pending', marker);
-        const r = await applyHostSteps(host, fileAndRefresh, { runId: ctx.runId, now: ctx.now, signal: ctx.signal, onStep: (m) => emit('step', m) });
+        const r = await applyHostSteps(host, fileAndRefresh, { runId: ctx.runId, now: ctx.now, signal: ctx.signal, refreshTimeoutMs: cluster.policy.refreshTimeoutSeconds * 1000, onStep: (m) => emit('step', m) });
         stepsDone += r.stepsDone;
         if (marker) await run(host, removeFile(REFRESH_PENDING_FILE), 'clear the refresh marker');
       }, { runId: ctx.runId, deadRuns: ctx.deadRuns });

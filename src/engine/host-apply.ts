@@ -15,7 +15,7 @@ import { RemoteCommandError, SafetyError } from '../errors.js';
 import { PCI_ADDRESS, MODULE_NAME } from '../patterns.js';
 import type { HostStep } from '../operations/types.js';
 import { all, atomicWrite, backupPathFor, batch, cmd, hashFile, lockHolder, parseBatch, releaseLock, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, takeLock, UnsafeArgumentError, type Script } from '../transport/shell.js';
-import type { RemoteHost } from '../transport/types.js';
+import type { ExecResult, RemoteHost } from '../transport/types.js';
 import { ErrorCode } from '../error-codes.js';
 
 export interface ManifestEntry {
@@ -54,6 +54,8 @@ export interface HostApplyOptions {
   readonly now: () => Date;
   readonly onStep?: (message: string) => void;
   readonly signal?: AbortSignal;
+  /** How long the node's refreshes may take together (policy.refreshTimeoutSeconds). */
+  readonly refreshTimeoutMs: number;
 }
 
 export interface HostApplyResult {
@@ -190,19 +192,28 @@ async function runRefreshes(host: RemoteHost, refreshes: readonly RefreshStep[],
   const what = (r: RefreshStep) => REFRESH_ARGV[r.command].join(' ');
   o.onStep?.(refreshes.map(what).join(' && '));
   const script = all(...refreshes.flatMap((r) => [cmd(REFRESH_ARGV[r.command]), cmd(['printf', '%s\\n', `@@refreshed ${r.command}`])]));
-  const res = await host.exec(script, { timeoutMs: 600_000 });
+  const res = await host.exec(script, { timeoutMs: o.refreshTimeoutMs });
   const finished = refreshes.filter((r) => res.stdout.includes(`@@refreshed ${r.command}\n`)).length;
   if (res.code === 0) return finished;
   const failed = refreshes[Math.min(finished, refreshes.length - 1)]!;
   await restoreFromManifest(host, manifest.files);
-  await host.exec(all(...refreshes.map((r) => cmd(REFRESH_ARGV[r.command]))), { timeoutMs: 600_000 }).catch(() => undefined);
+  await host.exec(all(...refreshes.map((r) => cmd(REFRESH_ARGV[r.command]))), { timeoutMs: o.refreshTimeoutMs }).catch(() => undefined);
+  throw refreshFailure(host.node, what(failed), res, o.refreshTimeoutMs);
+}
+
+/** A refresh that failed or ran out of time, with the fix that fits (a timeout is a setting, not a broken host). */
+function refreshFailure(node: string, what: string, res: ExecResult, timeoutMs: number): RemoteCommandError {
   const detail = (res.stderr || res.stdout.replace(/^@@refreshed .*\n/gm, '')).trim().split('\n').slice(-5).join(' | ');
-  throw new RemoteCommandError(
-    `${what(failed)} failed (exit ${res.code ?? 'none: connection lost'})${detail ? `: ${detail}` : ''}; every file changed on this node was restored from its backup and no reboot was done`,
-    res.code,
-    res.stderr,
-    { node: host.node, step: what(failed), fix: 'fix the cause shown by the command, then re-run apply' },
-  );
+  const restored = 'every file changed on this node was restored from its backup and no reboot was done';
+  if (res.timedOut === true) {
+    const s = Math.round(timeoutMs / 1000);
+    return new RemoteCommandError(`${what} did not finish within ${s} s (policy.refreshTimeoutSeconds) and was stopped; ${restored}`, null, res.stderr, {
+      node, step: what, fix: `raise policy.refreshTimeoutSeconds above ${s} for this cluster (slow disks and many installed kernels make the refresh slow), then re-run apply`,
+    });
+  }
+  return new RemoteCommandError(`${what} failed (exit ${res.code ?? 'none: connection lost'})${detail ? `: ${detail}` : ''}; ${restored}`, res.code, res.stderr, {
+    node, step: what, fix: 'fix the cause shown by the command, then re-run apply',
+  });
 }
 
 /** Live binds, last, once the persistent configuration is in place: `modprobe vfio-pci`, then each function. */

@@ -63,7 +63,7 @@ export async function rollback(inventory: Inventory, o: RollbackOptions): Promis
       if (todo.length === 0) return;
       // The refreshes plan would make for these files (src/operations/host/refresh.ts).
       const refreshes = refreshStepsForPaths(todo.map((f) => f.path), facts).flatMap((s: HostStep) => (s.kind === 'refresh' ? [s.command] : []));
-      stepsDone = await restoreAsRun(ctx, host, todo, current, refreshes, say);
+      stepsDone = await restoreAsRun(ctx, host, todo, current, { commands: refreshes, timeoutMs: cluster.policy.refreshTimeoutSeconds * 1000 }, say);
     }, { runId: ctx.runId, deadRuns: ctx.deadRuns });
     const reboots = pending.length > 0 && (ctx.rebootOverride ?? cluster.policy.reboot) !== 'never';
     if (reboots) await restoreAndReboot(gate, node, restore, (m) => say('reboot', m));
@@ -173,7 +173,8 @@ async function checkManifest(host: RemoteHost, run: string, manifest: Manifest, 
  * put back as it was before this rollback, boot files included. Returns the
  * steps done.
  */
-async function restoreAsRun(ctx: EngineContext, host: RemoteHost, todo: readonly ManifestEntry[], current: ReadonlyMap<string, string | null>, refreshes: readonly RefreshCommand[], say: Say): Promise<number> {
+async function restoreAsRun(ctx: EngineContext, host: RemoteHost, todo: readonly ManifestEntry[], current: ReadonlyMap<string, string | null>, refresh: { commands: readonly RefreshCommand[]; timeoutMs: number }, say: Say): Promise<number> {
+  const refreshes = refresh.commands;
   const own: Manifest = { version: 1, runId: ctx.runId, node: host.node, createdAt: ctx.now().toISOString(), files: [] };
   const writeOwn = () => { const text = `${JSON.stringify(own, null, 1)}\n`; return runScript(host, atomicWrite(manifestPath(ctx.runId), { mode: '0600', uid: 0, gid: 0, sha256: createHash('sha256').update(text).digest('hex') }), 'write backup manifest', text); };
   let stepsDone = 0;
@@ -196,12 +197,12 @@ async function restoreAsRun(ctx: EngineContext, host: RemoteHost, todo: readonly
     }
     for (const r of refreshes) {
       say('step', REFRESH_ARGV[r].join(' '));
-      await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, REFRESH_ARGV[r].join(' '));
+      await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, REFRESH_ARGV[r].join(' '), undefined, refresh.timeoutMs);
       stepsDone++;
     }
   } catch (err) {
     await restoreFromManifest(host, own.files).catch(() => undefined);
-    for (const r of refreshes) await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, `${REFRESH_ARGV[r].join(' ')} (after undoing the rollback)`).catch(() => undefined);
+    for (const r of refreshes) await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, `${REFRESH_ARGV[r].join(' ')} (after undoing the rollback)`, undefined, refresh.timeoutMs).catch(() => undefined);
     throw err;
   }
   return stepsDone;

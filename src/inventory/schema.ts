@@ -200,6 +200,7 @@ export const Policy = z.strictObject({
   guests: z.enum(['refuse', 'shutdown']).default('refuse').describe('Running guests on a node about to reboot: "refuse" the reboot, or "shutdown" them first and start them again afterwards.'),
   allowQuorumLoss: z.boolean().default(false).describe('Reboot a 2-node cluster without QDevice (quorum is lost while a node is down).'),
   rebootTimeoutSeconds: z.number().int().min(1).max(7200).default(900).describe('How long a node may take to come back with a new boot_id, in seconds.'),
+  refreshTimeoutSeconds: z.number().int().min(1).max(7200).default(600).describe('How long one node\'s boot refresh (update-initramfs -u -k all, then update-grub or proxmox-boot-tool refresh) may take, in seconds; raise it for slow disks or many installed kernels.'),
   maxFailures: z.number().int().min(1).default(1).describe("Stop this cluster's rollout after this many failed nodes."),
 }).describe('How changes are rolled out in this cluster.');
 export type Policy = z.infer<typeof Policy>;

@@ -5,6 +5,8 @@ export interface ExecResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** The tool stopped the command at timeoutMs (code is null, stderr says so). */
+  readonly timedOut?: boolean;
 }
 
 export interface ExecOptions {

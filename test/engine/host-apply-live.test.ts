@@ -24,7 +24,7 @@ function remote(h: SimHost): RemoteHost {
     close: async () => undefined,
   };
 }
-const opts = { runId: '20260101T000000Z-abcdef', now: () => new Date('2026-01-01T00:00:00Z') };
+const opts = { runId: '20260101T000000Z-abcdef', now: () => new Date('2026-01-01T00:00:00Z'), refreshTimeoutMs: 600_000 };
 const live = (address: string, from: string | null): HostStep => ({ kind: 'live-bind', address, from, reason: 'test' });
 
 describe('live-bind scripts', () => {

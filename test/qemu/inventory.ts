@@ -33,6 +33,8 @@ export function guestInventory(a: GuestAccess): InventoryFile {
           reboot: 'needed',
           // TCG on 2 shared cores: a reboot plus boot can take minutes.
           rebootTimeoutSeconds: 1800,
+          // update-initramfs under TCG took 14 min on a loaded machine (docs/qemu-e2e.md, adoption): a slow host.
+          refreshTimeoutSeconds: 3600,
         },
         nodes: [
           {

@@ -55,3 +55,36 @@ describe('fault: a boot refresh command fails', () => {
     await expectConverges(sim);
   });
 });
+
+describe('fault: a boot refresh runs past policy.refreshTimeoutSeconds', () => {
+  let sim: Sim;
+  beforeAll(async () => {
+    sim = await startSim({
+      clusters: [{
+        name: 'c-slow',
+        standalone: true,
+        policy: { refreshTimeoutSeconds: 1 },
+        // The simulated sshd never runs a command whose channel the tool closed first (sshd killpg's it).
+        nodes: [VFIO_NODE('slow1', 'pve9-intel-grub-lvm', { faults: { slowCommand: { 'update-initramfs': { ms: 2_500 } } } })],
+      }],
+    });
+  });
+  afterAll(() => sim?.close());
+
+  it('stops it, restores every file, does not reboot, and names the setting to raise', async () => {
+    const before = snapshot(sim.fleet);
+    const report = await apply(sim.inventory, sim.opts());
+    const n = report.nodes.find((x) => x.node === 'slow1')!;
+    expect(n.outcome).toBe('failed');
+    expect(n.rebooted).toBe(false);
+    expect(n.message).toContain('update-initramfs -u -k all did not finish within 1 s (policy.refreshTimeoutSeconds) and was stopped');
+    expect(n.message).toContain('every file changed on this node was restored from its backup and no reboot was done');
+    expect(n.error?.fix).toMatch(/raise policy\.refreshTimeoutSeconds above 1/);
+    const was = before.get('slow1')!;
+    const now = snapshot(sim.fleet).get('slow1')!;
+    for (const [path, f] of was) expect(now.get(path), path).toEqual(f);
+    expect(reboots(sim.fleet)).toEqual({ slow1: 0 });
+    // The fault was one slow run: the next apply (within the limit) converges.
+    await expectConverges(sim);
+  });
+});

@@ -102,7 +102,7 @@ describe('lost update: a plan waiting for confirmation while someone else applie
         { kind: 'write-file' as const, path: '/etc/hostname', before: hostname, after: 'other\n', mode: '0644', uid: 0, gid: 0, reason: 'test' },
         { kind: 'write-file' as const, path: '/etc/modules', before: `${modules}stale line\n`, after: 'vfio\n', mode: '0644', uid: 0, gid: 0, reason: 'test' },
       ];
-      await expect(applyHostSteps(h, steps, { runId: 'cas-test-1', now: ctx.now })).rejects.toMatchObject({
+      await expect(applyHostSteps(h, steps, { runId: 'cas-test-1', now: ctx.now, refreshTimeoutMs: 600_000 })).rejects.toMatchObject({
         code: 'E_CHANGED_SINCE_PLAN', message: expect.stringMatching(/\/etc\/modules: diff: "-stale line"/),
       });
     });

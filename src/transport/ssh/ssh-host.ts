@@ -17,7 +17,6 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
 const CLOSE_GRACE_MS = 2_000;
 
 export interface SshExecResult extends ExecResult {
-  /** The tool stopped the command at timeoutMs (code is null, stderr says so). */
   readonly timedOut: boolean;
 }
 
