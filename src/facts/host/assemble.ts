@@ -23,6 +23,7 @@ import { parseModulesBuiltin } from './parse-modules-builtin.js';
 import { parseBondSlaves, parseBridgePorts, parseCorosyncNodes, parseDefaultRoutes, parseIpAddr, parseNetLinks } from './parse-net.js';
 import { parsePbtStatus } from './parse-pbt-status.js';
 import { parsePciSysfs } from './parse-pci-sysfs.js';
+import { parseVfioDisableVga } from './parse-vfio-disable-vga.js';
 import { readFiles } from './read-files.js';
 import { factsSectionKeys } from './script.js';
 import { capLongLines, excerpt, splitLines, type Parsed } from './text.js';
@@ -83,6 +84,7 @@ export function assembleHostFacts(input: ReadonlyMap<string, SectionResult>, ctx
     readsEtcModules: config.readsEtcModules,
     modulesLoaded: config.modulesLoaded,
     builtinModules: config.builtinModules,
+    ...(runtime.vfioDisableVga !== undefined ? { vfioDisableVga: runtime.vfioDisableVga } : {}),
     iommu,
     pci,
     framebuffer,
@@ -241,7 +243,7 @@ function hostNeedsFacts(r: Reader, o: { hostname: string; ctx: AssembleContext; 
   return hostNeeds;
 }
 
-function runtimeFacts(r: Reader): Pick<HostFacts, 'procCmdline' | 'bootId' | 'failedUnits'> {
+function runtimeFacts(r: Reader): Pick<HostFacts, 'procCmdline' | 'bootId' | 'failedUnits' | 'vfioDisableVga'> {
   const procCmdline = firstLine(r.out('proc-cmdline'));
   if (r.rc('proc-cmdline') !== 0 || procCmdline === '') r.errors.push('/proc/cmdline could not be read');
   const bootId = firstLine(r.out('boot-id')).toLowerCase();
@@ -249,5 +251,9 @@ function runtimeFacts(r: Reader): Pick<HostFacts, 'procCmdline' | 'bootId' | 'fa
   const failedUnits = splitLines(r.out('failed-units'))
     .map((l) => l.replace(/^[\s●*×x]+(?=\S+\.\w+\s)/u, '').trim().split(/\s+/)[0] ?? '')
     .filter((u) => /^[A-Za-z0-9@:._\\-]+\.(?:service|socket|mount|target|timer|path|device|scope|slice|swap|automount)$/.test(u));
-  return { procCmdline, bootId, failedUnits };
+  // A missing section is already an error of its own (reader).
+  const vfioDisableVga = r.sections.has('vfio-disable-vga')
+    ? r.safely<boolean | null | undefined>('vfio-disable-vga', undefined, () => parseVfioDisableVga(r.out('vfio-disable-vga'), r.rc('vfio-disable-vga')))
+    : undefined;
+  return { procCmdline, bootId, failedUnits, vfioDisableVga };
 }

@@ -6,6 +6,7 @@
 import { cmd, type Cmd, type Section } from '../../transport/shell.js';
 import { MODPROBE_DIRS } from './modprobe-d.js';
 import { MODULES_CONF_LINK, MODULES_LOAD_DIRS } from './modules-load-d.js';
+import { VFIO_DISABLE_VGA_PARAM } from './parse-vfio-disable-vga.js';
 
 /** The three files the tool owns (docs/architecture.md "Files the tool owns"). */
 export const OWNED_FILES = {
@@ -96,6 +97,7 @@ export function factsSections(_opts: { connectedAddress?: string } = {}): Sectio
     },
     { key: 'modules', cmd: catFile('/proc/modules') },
     { key: 'modules-builtin', cmd: cmd(['grep', '-H', '.', '/lib/modules/*/modules.builtin'], { raw: [3] }) },
+    { key: 'vfio-disable-vga', cmd: catFile(VFIO_DISABLE_VGA_PARAM) },
     { key: 'dmesg', cmd: cmd(['dmesg']) },
     { key: 'failed-units', cmd: cmd(['systemctl', '--failed', '--plain', '--no-legend']) },
     { key: 'net-links', cmd: cmd(['readlink', '-f', '/sys/class/net/*'], { raw: [2] }) },

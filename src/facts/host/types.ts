@@ -183,6 +183,12 @@ export interface HostFacts {
    * without the next kernel: unknown. A built-in driver cannot be kept off a device by address.
    */
   readonly builtinModules?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The disable_vga vfio-pci runs with (/sys/module/vfio_pci/parameters/disable_vga): true = `Y`,
+   * false = `N`, null = no such file (vfio_pci not loaded, or built without VGA support).
+   * Absent: not read, or unreadable (then a parse error says why).
+   */
+  readonly vfioDisableVga?: boolean | null;
   readonly iommu: IommuState;
   readonly pci: readonly PciDevice[];
   /** Firmware framebuffers from /proc/iomem and the BARs they hold; `hidden`: iomem showed only zero addresses. */

@@ -9,6 +9,7 @@ import { parseModulesBuiltin } from '../../../src/facts/host/parse-modules-built
 import { parsePbtStatus } from '../../../src/facts/host/parse-pbt-status.js';
 import { parseProcCmdline, tokenizeCmdline } from '../../../src/facts/host/parse-proc-cmdline.js';
 import { parseStat } from '../../../src/facts/host/parse-stat.js';
+import { parseVfioDisableVga } from '../../../src/facts/host/parse-vfio-disable-vga.js';
 import { cases, expectErrors } from './fixtures.js';
 
 describe('lspci -nnk -D', () => {
@@ -100,6 +101,16 @@ describe('CPU vendor', () => {
 describe('modules.builtin of every installed kernel (grep -H .)', () => {
   it.each(cases<{ value: Record<string, string[]>; errors: string[] }>('modules-builtin'))('$name', ({ input, expected }) => {
     const r = parseModulesBuiltin(input);
+    expect(expectErrors(r.errors, expected.errors)).toBeNull();
+    expect(r.errors).toHaveLength(expected.errors.length);
+    expect(r.value).toEqual(expected.value);
+  });
+});
+
+describe('vfio-pci\'s running disable_vga (cat /sys/module/vfio_pci/parameters/disable_vga)', () => {
+  // value absent from the .json = unknown (the output was neither Y, N nor cat's "No such file").
+  it.each(cases<{ rc: number; value?: boolean | null; errors: string[] }>('vfio-disable-vga'))('$name', ({ input, expected }) => {
+    const r = parseVfioDisableVga(input, expected.rc);
     expect(expectErrors(r.errors, expected.errors)).toBeNull();
     expect(r.errors).toHaveLength(expected.errors.length);
     expect(r.value).toEqual(expected.value);

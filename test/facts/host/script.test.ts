@@ -14,7 +14,7 @@ describe('factsSections', () => {
       'dir:/etc/default/grub.d', 'dir:/etc/modprobe.d', 'dir:/run/modprobe.d', 'dir:/usr/local/lib/modprobe.d', 'dir:/usr/lib/modprobe.d', 'dir:/lib/modprobe.d',
       'dir:/etc/modules-load.d', 'dir:/run/modules-load.d', 'dir:/usr/local/lib/modules-load.d', 'dir:/usr/lib/modules-load.d', 'dir:/lib/modules-load.d',
       'modules-conf-link', 'stat', 'proc-cmdline', 'boot-id', 'iommu-class', 'acpi-dmar', 'acpi-ivrs', 'iommu-groups', 'lspci', 'pci-sysfs',
-      'modules', 'modules-builtin', 'dmesg', 'failed-units', 'net-links', 'bridge-ports', 'bond-slaves', 'ip-addr', 'ip-route', 'lsblk', 'block-links',
+      'modules', 'modules-builtin', 'vfio-disable-vga', 'dmesg', 'failed-units', 'net-links', 'bridge-ports', 'bond-slaves', 'ip-addr', 'ip-route', 'lsblk', 'block-links',
       'iomem', 'pci-resource',
     ]);
   });
@@ -33,6 +33,7 @@ describe('factsSections', () => {
     ['lsblk', "'lsblk' '-n' '-P' '-o' 'NAME,PKNAME,TYPE,FSTYPE,MOUNTPOINT'"],
     ['block-links', "'readlink' '-f' /sys/block/*"],
     ['iomem', "'cat' '/proc/iomem'"],
+    ['vfio-disable-vga', "'cat' '/sys/module/vfio_pci/parameters/disable_vga'"],
     ['pci-resource', "'grep' '-H' '.' /sys/bus/pci/devices/*/resource"],
   ])('renders %s in the dialect', (key, expected) => {
     expect(byKey.get(key)).toBe(expected);
