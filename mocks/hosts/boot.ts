@@ -47,6 +47,8 @@ export interface BootState {
   readonly modules: Set<string>;
   /** Ids vfio-pci claims (grows when `modprobe vfio-pci` reads live options). */
   vfioIds: ReadonlySet<string>;
+  /** /sys/module/vfio_pci/parameters/disable_vga: fixed when vfio-pci loads; null while it is not loaded. */
+  vfioDisableVga: boolean | null;
   readonly failedUnits: string[];
   /** Kernel log lines without timestamps, with the time they were logged (seconds). */
   readonly dmesg: { t: number; text: string }[];
@@ -246,6 +248,10 @@ export function computeBoot(input: BootInput): BootState {
     }
   }
 
+  // vfio-pci reads disable_vga once, when it loads; built in, only the command line can set it.
+  const vfioPciUp = modules.has('vfio_pci') || builtin.has('vfio_pci');
+  const vfioDisableVga = !vfioPciUp ? null : builtin.has('vfio_pci') ? parseModprobe([], cmdline).vfioDisableVga : rules.vfioDisableVga;
+
   let cutOff: string | null = null;
   for (const [addr, why] of input.hostNeeds) {
     const spec = p.pci.find((d) => d.address === addr);
@@ -267,6 +273,7 @@ export function computeBoot(input: BootInput): BootState {
     overrides,
     modules,
     vfioIds: rules.vfioIds,
+    vfioDisableVga,
     failedUnits,
     dmesg,
     cutOff,

@@ -344,10 +344,11 @@ export class SimHost implements ShellHost {
     if (b.modules.has('vfio_pci')) return;
     addVfioModules(b.modules, b.kernel);
     b.dmesg.push({ t: this.uptime(), text: 'VFIO - User Level meta-driver version: 0.3' });
-    // Live options from /etc/modprobe.d apply to a module loaded now.
-    const live = parseModprobe(this.confFiles('/etc/modprobe.d'));
+    // Live options from /etc/modprobe.d (and the running command line, as kmod reads it) apply to a module loaded now.
+    const live = parseModprobe(this.confFiles('/etc/modprobe.d'), b.cmdline);
     const ids = new Set([...b.vfioIds, ...live.vfioIds]);
     b.vfioIds = ids;
+    b.vfioDisableVga = live.vfioDisableVga;
     if (b.iommuActive) {
       for (const d of this.profile.pci) {
         if ((b.drivers.get(d.address) ?? null) !== null) continue;

@@ -50,3 +50,23 @@ export function cmdlineValue(cmdline: string, key: string): string | undefined {
 export function moduleKey(name: string): string {
   return name.replace(/-/g, '_');
 }
+
+/**
+ * A bool module parameter as the kernel sets it (kernel/params.c param_set_bool ->
+ * lib/kstrtox.c kstrtobool): no `=` means set; then only the first characters count
+ * (1/y/t or "on" = true, 0/n/f or "of…" = false). Anything else is -EINVAL, and the
+ * module fails to load; the simulator does not model that failure (README "Not modelled")
+ * and keeps the previous value.
+ */
+export function kernelBool(value: string | null): boolean | undefined {
+  if (value === null) return true;
+  const c = value[0] ?? '';
+  if ('1yYtT'.includes(c) && c !== '') return true;
+  if ('0nNfF'.includes(c) && c !== '') return false;
+  if (c === 'o' || c === 'O') {
+    const d = value[1] ?? '';
+    if (d === 'n' || d === 'N') return true;
+    if (d === 'f' || d === 'F') return false;
+  }
+  return undefined;
+}

@@ -6,7 +6,7 @@
  * with a softdep has its install command ignored). test/mocks/hosts/
  * kmod-parity.test.ts runs the same files through this model and the real kmod.
  */
-import { moduleKey } from './kernel.js';
+import { kernelBool, moduleKey } from './kernel.js';
 
 export interface ConfigFile {
   readonly path: string;
@@ -16,6 +16,13 @@ export interface ConfigFile {
 export interface ModprobeRules {
   /** vendor:device ids vfio-pci claims when it loads. */
   readonly vfioIds: ReadonlySet<string>;
+  /**
+   * disable_vga as vfio-pci gets it when kmod loads it with these rules: every `options vfio_pci`
+   * word in reading order (options accumulate), then the command line's `vfio_pci.disable_vga`
+   * (libkmod-config.c kmod_config_new parses /proc/cmdline after the files, so kmod appends it),
+   * applied in order by the kernel (the last one wins). Default off.
+   */
+  readonly vfioDisableVga: boolean;
   /** Module (normalised) -> modules to load before it (the FIRST softdep read for it, as kmod uses). */
   readonly softdepPre: ReadonlyMap<string, readonly string[]>;
   /** Module (normalised) -> modules to load after it (same softdep line). */
@@ -55,6 +62,12 @@ export function parseModprobe(files: readonly ConfigFile[], cmdline = ''): Modpr
   const softdepPost = new Map<string, string[]>();
   const blacklist = new Set<string>();
   const installs = new Map<string, string>();
+  let vfioDisableVga = false;
+  const setDisableVga = (word: string): void => {
+    const eq = word.indexOf('=');
+    if ((eq < 0 ? word : word.slice(0, eq)) !== 'disable_vga') return;
+    vfioDisableVga = kernelBool(eq < 0 ? null : word.slice(eq + 1).replace(/^"|"$/g, '')) ?? vfioDisableVga;
+  };
   const addIds = (list: string): void => {
     for (const id of list.split(',')) if (/^[0-9a-f]{4}:[0-9a-f]{4}$/i.test(id.trim())) vfioIds.add(id.trim().toLowerCase());
   };
@@ -66,7 +79,10 @@ export function parseModprobe(files: readonly ConfigFile[], cmdline = ''): Modpr
       const key = moduleKey(mod);
       const rest = restText.split(/\s+/).filter(Boolean);
       if (kw === 'options' && key === 'vfio_pci') {
-        for (const opt of rest) if (opt.startsWith('ids=')) addIds(opt.slice(4));
+        for (const opt of rest) {
+          if (opt.startsWith('ids=')) addIds(opt.slice(4));
+          setDisableVga(opt);
+        }
       } else if (kw === 'softdep' && rest.length > 0 && !softdepPre.has(key)) {
         const pre: string[] = [];
         const post: string[] = [];
@@ -94,8 +110,10 @@ export function parseModprobe(files: readonly ConfigFile[], cmdline = ''): Modpr
   for (const t of cmdline.split(/\s+/)) {
     const m = /^vfio[-_]pci\.ids=(.*)$/.exec(t);
     if (m) addIds(m[1]!);
+    const vga = /^vfio[-_]pci\.(disable_vga(?:=.*)?)$/.exec(t);
+    if (vga) setDisableVga(vga[1]!);
   }
-  return { vfioIds, softdepPre, softdepPost, blacklist, installs, overrideHooks };
+  return { vfioIds, vfioDisableVga, softdepPre, softdepPost, blacklist, installs, overrideHooks };
 }
 
 /** One step kmod takes to load a module (what `modprobe --show-depends` prints). */

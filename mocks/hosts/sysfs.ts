@@ -116,6 +116,9 @@ export function materialise(vfs: Vfs, input: SysInput): void {
     }
   }
 
+  // Module parameters (kernel/params.c: a bool prints Y or N); the directory exists only while the module is loaded.
+  if (boot.vfioDisableVga !== null) file(vfs, '/sys/module/vfio_pci/parameters/disable_vga', boot.vfioDisableVga ? 'Y\n' : 'N\n');
+
   // IOMMU units and firmware.
   vfs.mkdir('/sys/class/iommu', { parents: true });
   if (boot.iommuActive) {

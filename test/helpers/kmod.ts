@@ -73,6 +73,11 @@ export interface KmodTreeSpec {
   readonly builtin?: readonly string[];
   /** modprobe.d files for -C: file name -> content. */
   readonly conf: Readonly<Record<string, string>>;
+  /**
+   * A kernel command line for kmod to read instead of the machine's /proc/cmdline (bind-mounted
+   * over it in a private mount namespace: `unshare -m`, root only; see cmdlineOracleMissing).
+   */
+  readonly cmdline?: string;
 }
 
 export type KmodAction =
@@ -111,8 +116,37 @@ export interface KmodTree {
   close(): void;
 }
 
-function modprobe(tree: { root: string; confDir: string }, args: string[]): { stdout: string; stderr: string; status: number } {
-  const r = spawnSync(MODPROBE!, ['-d', tree.root, '-S', KVER, '-C', tree.confDir, ...args], { encoding: 'utf8' });
+/** Runs argv with `file` bind-mounted over /proc/cmdline, in a mount namespace of its own. */
+function withCmdlineArgv(file: string, argv: readonly string[]): [string, string[]] {
+  return ['unshare', ['-m', 'sh', '-c', 'mount --bind "$0" /proc/cmdline && exec "$@"', file, ...argv]];
+}
+
+let cmdlineProbe: string | null | undefined;
+/**
+ * Null when kmod can be given a command line of the test's choosing (libkmod-config.c
+ * kmod_config_parse_kcmdline reads /proc/cmdline itself: `unshare -m` plus a bind mount, which
+ * needs root), else why the tests that need it are skipped.
+ */
+export function cmdlineOracleMissing(): string | null {
+  if (cmdlineProbe !== undefined) return cmdlineProbe;
+  if (kmodMissing) return (cmdlineProbe = kmodMissing);
+  const dir = mkdtempSync(join(tmpdir(), 'pvpt-cmdline-'));
+  try {
+    const file = join(dir, 'cmdline');
+    writeFileSync(file, 'pvpt.probe=1\n');
+    const [cmd, args] = withCmdlineArgv(file, ['cat', '/proc/cmdline']);
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    cmdlineProbe = r.status === 0 && r.stdout === 'pvpt.probe=1\n' ? null : `cannot show kmod another /proc/cmdline here (unshare -m + mount --bind: ${(r.error?.message ?? r.stderr.trim()) || `exit ${r.status}`}); needs root and util-linux`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return cmdlineProbe;
+}
+
+function modprobe(tree: { root: string; confDir: string; cmdlineFile?: string }, args: string[]): { stdout: string; stderr: string; status: number } {
+  const argv = [MODPROBE!, '-d', tree.root, '-S', KVER, '-C', tree.confDir, ...args];
+  const [cmd, cmdArgs] = tree.cmdlineFile !== undefined ? withCmdlineArgv(tree.cmdlineFile, argv) : [argv[0]!, argv.slice(1)];
+  const r = spawnSync(cmd, cmdArgs, { encoding: 'utf8' });
   if (r.error) throw r.error;
   return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
 }
@@ -134,7 +168,14 @@ export function kmodTree(spec: KmodTreeSpec): KmodTree {
   writeFileSync(join(modDir, 'modules.builtin'), (spec.builtin ?? []).map((m) => `kernel/${m}.ko\n`).join(''));
   for (const [name, content] of Object.entries(spec.conf)) writeFileSync(join(confDir, name), content);
   execFileSync(DEPMOD!, ['-b', root, KVER], { stdio: ['ignore', 'ignore', 'ignore'] });
-  const tree = { root, confDir };
+  let cmdlineFile: string | undefined;
+  if (spec.cmdline !== undefined) {
+    const missing = cmdlineOracleMissing();
+    if (missing) throw new Error(missing);
+    cmdlineFile = join(base, 'cmdline');
+    writeFileSync(cmdlineFile, `${spec.cmdline}\n`);
+  }
+  const tree = { root, confDir, ...(cmdlineFile !== undefined ? { cmdlineFile } : {}) };
 
   const config = (): KmodConfig => parseConfig(modprobe(tree, ['-c']));
   const builtin = new Set((spec.builtin ?? []).map((m) => norm(m.slice(m.lastIndexOf('/') + 1))));

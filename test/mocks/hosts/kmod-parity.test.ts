@@ -6,8 +6,9 @@
  * test/helpers/kmod.ts (modprobe.d(5), libkmod-module.c).
  */
 import { describe, expect, it } from 'vitest';
+import { kernelBool } from '../../../mocks/hosts/kernel.js';
 import { parseModprobe, replayLoads } from '../../../mocks/hosts/modprobe-config.js';
-import { kmodMissing, kmodTitle, norm, replayBoot, withKmod } from '../../helpers/kmod.js';
+import { cmdlineOracleMissing, kmodMissing, kmodTitle, norm, replayBoot, withKmod } from '../../helpers/kmod.js';
 
 const FILES = {
   igc: 'drivers/net/ethernet/intel/igc/igc', i40e: 'drivers/net/ethernet/intel/i40e/i40e', nouveau: 'drivers/gpu/drm/nouveau/nouveau',
@@ -50,5 +51,43 @@ describe.skipIf(kmodMissing !== null)(kmodTitle('simulator module loading = real
     const kmodCmds = kmod.flatMap((l) => l.actions.flatMap((a) => (a.kind === 'install' ? [a.command] : [])));
     expect(kmodCmds.length).toBe(simCmds.length);
     kmodCmds.forEach((k, i) => expect(k.startsWith(simCmds[i]!.trim()), `${k} / ${simCmds[i]}`).toBe(true));
+  });
+});
+
+/**
+ * disable_vga, the value behind /sys/module/vfio_pci/parameters/disable_vga in the simulator:
+ * which `disable_vga` word comes last in the option string kmod hands to the kernel for vfio-pci
+ * (`insmod vfio-pci.ko <options>` from --show-depends: modprobe.d options in reading order, then
+ * the command line's, which libkmod-config.c parses after the files). The kernel applies them in
+ * order (kernel/params.c parse_args), so the last one sets it, with kstrtobool's reading
+ * (kernelBool, cited in mocks/hosts/kernel.ts). Cases with a command line show kmod a
+ * bind-mounted /proc/cmdline (test/helpers/kmod.ts) and skip, saying so, where that is not possible.
+ */
+const VGA_CASES: { name: string; conf: Record<string, string>; cmdline?: string }[] = [
+  { name: 'the PVE docs line', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484,10de:228b disable_vga=1\n' } },
+  { name: 'no disable_vga: off', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484\n' } },
+  { name: 'two files: the one read last wins', conf: { 'b.conf': 'options vfio-pci disable_vga=0\n', 'a.conf': 'options vfio_pci disable_vga=1\n' } },
+  { name: 'two words on one line: the second wins', conf: { 'a.conf': 'options vfio-pci disable_vga=0 disable_vga=on\n' } },
+  { name: 'a bare disable_vga sets it', conf: { 'a.conf': 'options vfio-pci disable_vga=0\noptions vfio-pci disable_vga\n' } },
+  { name: 'the command line after modprobe.d: on', conf: { 'a.conf': 'options vfio-pci disable_vga=0\n' }, cmdline: 'BOOT_IMAGE=/boot/vmlinuz ro vfio_pci.disable_vga=1 quiet' },
+  { name: 'the command line after modprobe.d: off', conf: { 'a.conf': 'options vfio-pci disable_vga=1\n' }, cmdline: 'BOOT_IMAGE=/boot/vmlinuz ro vfio-pci.disable_vga=N' },
+  { name: 'another module\'s disable_vga is not vfio-pci\'s', conf: { 'a.conf': 'options vfio-pci disable_vga=1\noptions vfio_pci_core disable_vga=0\n' }, cmdline: 'ro vfio_pci_core.disable_vga=0' },
+];
+
+describe.skipIf(kmodMissing !== null)(kmodTitle('simulator disable_vga = the last disable_vga real kmod passes to vfio-pci'), () => {
+  const oracle = cmdlineOracleMissing();
+  it.each(VGA_CASES)('$name', (c) => {
+    if (c.cmdline !== undefined && oracle !== null) {
+      console.warn(`kmod-parity: "${c.name}" skipped: ${oracle}`);
+      return;
+    }
+    const spec = { modules: [FILES.vfio_pci], conf: c.conf, ...(c.cmdline !== undefined ? { cmdline: c.cmdline } : {}) };
+    const options = withKmod(spec, (t) => t.showDepends('vfio_pci')).find((a) => a.kind === 'insmod' && a.module === 'vfio_pci');
+    expect(options?.kind).toBe('insmod');
+    const words = (options?.kind === 'insmod' ? options.options : '').split(/\s+/).filter((w) => w === 'disable_vga' || w.startsWith('disable_vga='));
+    const last = words.at(-1);
+    const kmodValue = last === undefined ? false : kernelBool(last.includes('=') ? last.slice(last.indexOf('=') + 1) : null);
+    const files = Object.entries(c.conf).map(([name, content]) => ({ path: `/etc/modprobe.d/${name}`, content }));
+    expect(parseModprobe(files, c.cmdline ?? '').vfioDisableVga).toBe(kmodValue);
   });
 });
