@@ -7,6 +7,7 @@ import { PCI_ADDRESS } from '../../patterns.js';
 import type { SectionResult } from '../../transport/shell.js';
 import { decideBootLoader } from './boot-loader.js';
 import { framebufferClaims } from './framebuffer.js';
+import { parseHostname } from './hostname.js';
 import { computeHostNeeds } from './host-needs.js';
 import { parseIomem } from './parse-iomem.js';
 import { parsePciResources, type PciBar } from './parse-pci-resource.js';
@@ -124,8 +125,9 @@ function reader(input: ReadonlyMap<string, SectionResult>): Reader {
 }
 
 function identity(r: Reader): Pick<HostFacts, 'hostname' | 'pveVersion' | 'debianVersion' | 'cpuVendor'> {
-  const hostname = firstLine(r.out('hostname'));
-  if (r.rc('hostname') !== 0 || !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(hostname)) r.errors.push(`hostname: unexpected ${excerpt(hostname)}`);
+  const read = r.rc('hostname') === 0 ? parseHostname(r.out('hostname')) : { problem: `hostname exited with ${r.rc('hostname')}: ${excerpt(firstLine(r.out('hostname')))}` };
+  if ('problem' in read) r.errors.push(read.problem);
+  const hostname = 'hostname' in read ? read.hostname : '';
   const pveLine = firstLine(r.out('pveversion'));
   let pveVersion: string | null = null;
   if (r.rc('pveversion') === 0) {

@@ -4,6 +4,7 @@
  * Globs are raw words written here, never taken from input.
  */
 import { cmd, type Cmd, type Section } from '../../transport/shell.js';
+import { HOSTNAME_CMD } from './hostname.js';
 import { MODPROBE_DIRS } from './modprobe-d.js';
 import { MODULES_CONF_LINK, MODULES_LOAD_DIRS } from './modules-load-d.js';
 import { VFIO_DISABLE_VGA_PARAM } from './parse-vfio-disable-vga.js';
@@ -67,7 +68,7 @@ export function factsSections(_opts: { connectedAddress?: string } = {}): Sectio
   const statArgs = [...READ_FILES, ...READ_DIR_GLOBS];
   const globStart = 3 + READ_FILES.length; // after 'stat' '-c' FORMAT and the files
   return [
-    { key: 'hostname', cmd: catFile('/etc/hostname') },
+    { key: 'hostname', cmd: HOSTNAME_CMD },
     { key: 'uname', cmd: cmd(['uname', '-r']) },
     { key: 'pveversion', cmd: cmd(['pveversion']) },
     { key: 'debian', cmd: catFile('/etc/debian_version') },

@@ -8,8 +8,8 @@ const fixture = (name: string): string => readFileSync(join(import.meta.dirname,
 
 describe('parseHostname', () => {
   it('a short name is the node name; an FQDN gives its first label, as PVE::INotify::nodename does', () => {
-    expect(parseHostname(fixture('short.txt'))).toEqual({ nodeName: 'pve1' });
-    expect(parseHostname(fixture('fqdn.txt'))).toEqual({ nodeName: 'pve1' });
+    expect(parseHostname(fixture('short.txt'))).toEqual({ hostname: 'pve1', nodeName: 'pve1' });
+    expect(parseHostname(fixture('fqdn.txt'))).toEqual({ hostname: 'pve1.lab.example.com', nodeName: 'pve1' });
   });
 
   it.each(['empty.txt', 'two-lines.txt', 'escape.txt', 'leading-dash.txt'])('%s gives no node name, and says why', (name) => {

@@ -14,7 +14,7 @@ export function factsSections(): Section[] {
   const files = ['/etc/default/grub', '/etc/kernel/cmdline', '/etc/modules', '/etc/kernel/proxmox-boot-uuids', '/etc/pve/corosync.conf', '/etc/kernel/proxmox-boot-pin', '/etc/kernel/next-boot-pin', '/etc/default/grub.d/pve-passthrough.cfg', '/etc/modules-load.d/pve-passthrough.conf', '/etc/modprobe.d/pve-passthrough.conf'];
   const g = (pattern: string, ...pre: string[]): Section['cmd'] => cmd([...pre, pattern], { raw: [pre.length] });
   return [
-    { key: 'hostname', cmd: cmd(['cat', '/etc/hostname']) },
+    { key: 'hostname', cmd: cmd(['hostname']) },
     { key: 'uname', cmd: cmd(['uname', '-r']) },
     { key: 'pveversion', cmd: cmd(['pveversion']) },
     { key: 'debian', cmd: cmd(['cat', '/etc/debian_version']) },
