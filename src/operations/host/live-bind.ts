@@ -22,7 +22,7 @@
  */
 import type { HostFacts, PciDevice } from '../../facts/host/types.js';
 import type { Device } from '../../inventory/schema.js';
-import type { HostStep } from '../types.js';
+import type { HostStep, Warning } from '../types.js';
 import { functionsOf } from './driver-binding.js';
 import { normalizeModule } from '../../facts/host/modprobe-d.js';
 import { VFIO_MODULES } from './vfio-modules.js';
@@ -128,4 +128,18 @@ export function planLiveBind(input: LiveBindInput, live: boolean): LiveBindResul
     })),
     rebootReasons: [],
   };
+}
+
+/**
+ * One warning per declared function a host driver holds: it is taken from
+ * that driver now, by this plan's live-bind step, or at the next boot.
+ */
+export function inUseWarnings(devices: readonly Device[], facts: HostFacts, steps: readonly LiveBindStep[]): Warning[] {
+  const live = new Set(steps.map((s) => s.address));
+  return functionsToMove(devices, facts, false).map((f) => ({
+    subject: `device ${f.address}`,
+    message: live.has(f.address)
+      ? `in use by ${f.driver} now; this run unbinds it and binds vfio-pci live (no reboot): the host loses it when the live-bind step runs`
+      : `in use by ${f.driver} now; vfio-pci takes it at the next boot`,
+  }));
 }

@@ -30,7 +30,7 @@ import { adoptModprobe } from './modprobe-adopt.js';
 import { applyFileSteps, fileSteps } from './file-steps.js';
 import { cmdlineRebootReasons, configuredCmdline, ownedCmdlineTokens, planKernelCmdline, renderLedger } from './kernel-cmdline.js';
 import { keepCurrentHost } from './keep-current.js';
-import { planLiveBind } from './live-bind.js';
+import { inUseWarnings, planLiveBind } from './live-bind.js';
 import { sealSteps, unsealOwnedFiles } from './owned-seal.js';
 import { MODPROBE_D, MODPROBE_FILE } from './paths.js';
 import { refreshSteps } from './refresh.js';
@@ -155,7 +155,7 @@ function planResolved(node: Node, facts: HostFacts, rawFacts: HostFacts, seals: 
   return {
     steps: [...writes, ...refresh, ...live.steps],
     refused: [...safety.deviceRefusals, ...cmdline.refused],
-    warnings: dedupeWarnings([...safety.warnings, ...cmdline.warnings, ...modules.warnings, ...modprobe.warnings, ...adopted.warnings, ...sealed.warnings]),
+    warnings: dedupeWarnings([...safety.warnings, ...inUseWarnings(planned, facts, live.steps), ...cmdline.warnings, ...modules.warnings, ...modprobe.warnings, ...adopted.warnings, ...sealed.warnings]),
     rebootReasons: [...cmdlineReasons, ...live.rebootReasons, ...releaseReasons],
   };
 }

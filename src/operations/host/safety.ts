@@ -17,7 +17,7 @@
  *   same slot, not a bridge and not declared too, unless allowAcsOverride;
  * - it asks to blacklist the driver of the boot VGA device;
  * - ids= binding with an undeclared twin (see driver-binding.ts).
- * Warnings: not a PVE host; `amd_iommu=on` leftover; devices in use.
+ * Warnings: not a PVE host; `amd_iommu=on` leftover; vendor quirks, a foreign driver_override.
  */
 import type { HostFacts, HostNeedReason, PciDevice } from '../../facts/host/types.js';
 import type { Device, Node } from '../../inventory/schema.js';
@@ -193,11 +193,14 @@ function checkOptions(device: Device, pci: PciFunction, facts: HostFacts, givenC
   }
 }
 
-/** What changes for the functions now: vendor realities, the driver vfio-pci takes them from, a foreign driver_override. */
+/**
+ * What changes for the functions now: vendor realities, a foreign
+ * driver_override. (The driver vfio-pci takes a function from is said by the
+ * plan, which knows whether that happens live or at the next boot: inUseWarnings in live-bind.ts.)
+ */
 function functionWarnings(fns: readonly PciFunction[]): Warning[] {
   const warnings = [...vendorWarnings(fns)];
   for (const f of fns) {
-    if (f.driver && f.driver !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `in use by ${f.driver} now; vfio-pci takes it at the next boot` });
     if (f.driverOverride && f.driverOverride !== 'vfio-pci') warnings.push({ subject: `device ${f.address}`, message: `driver_override is ${f.driverOverride}` });
   }
   return warnings;

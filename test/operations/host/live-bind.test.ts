@@ -35,6 +35,22 @@ describe('planHost with liveBind', () => {
     expect(liveSteps(r.steps)).toEqual([['0000:01:00.0', 'nouveau'], ['0000:01:00.1', 'snd_hda_intel']]);
   });
 
+  it('the in-use warning says what the plan does: live-bind now when it has that step, the next boot when it reboots', () => {
+    const inUse = (w: readonly { subject: string; message: string }[]) => w.filter((x) => /^in use by/.test(x.message)).map((x) => `${x.subject}: ${x.message}`);
+    const live = planHost(makeNode({ devices: [gpu] }), pve9IntelGrub(), LIVE);
+    expect(liveSteps(live.steps)).toHaveLength(2);
+    expect(inUse(live.warnings)).toEqual([
+      'device 0000:01:00.0: in use by nouveau now; this run unbinds it and binds vfio-pci live (no reboot): the host loses it when the live-bind step runs',
+      'device 0000:01:00.1: in use by snd_hda_intel now; this run unbinds it and binds vfio-pci live (no reboot): the host loses it when the live-bind step runs',
+    ]);
+    const boot = planHost(makeNode({ devices: [gpu] }), pve9IntelGrub());
+    expect(liveSteps(boot.steps)).toEqual([]);
+    expect(inUse(boot.warnings)).toEqual([
+      'device 0000:01:00.0: in use by nouveau now; vfio-pci takes it at the next boot',
+      'device 0000:01:00.1: in use by snd_hda_intel now; vfio-pci takes it at the next boot',
+    ]);
+  });
+
   it('after the live steps the plan is empty and verification passes without a reboot', () => {
     const node = makeNode({ devices: [gpu] });
     const before = pve9IntelGrub();
