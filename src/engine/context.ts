@@ -13,7 +13,7 @@ import { checkInventory } from '../inventory/load.js';
 import { Connections } from './connections.js';
 import type { EngineEvent, Selection } from './types.js';
 import type { LeaseOptions } from './lease.js';
-import type { GuestResource } from '../transport/pve/index.js';
+import { readGuests, type GuestResource } from '../facts/cluster/guests.js';
 
 /** Selection plus PVE tags (CLI --tag): VMs whose /cluster/resources tags include any of them, and the nodes hosting those VMs. */
 export interface EngineSelection extends Selection {
@@ -192,7 +192,7 @@ export async function resolveSelection(ctx: EngineContext): Promise<void> {
     if (ctx.tagged.has(c.name)) return;
     const api = await ctx.conn.api(c);
     if (!api) throw new InputError(`--tag needs the PVE API, and cluster ${c.name} has no api section`, [], { fix: 'add the api section to that cluster, or select with --node / --vm' });
-    const resources = await api.guests();
+    const resources = await readGuests(api);
     for (const r of resources) if (r.type === 'qemu') for (const t of parseTags(r.tags)) seen.add(t);
     ctx.tagged.set(c.name, matchTags(resources, tags));
   }));

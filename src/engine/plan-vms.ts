@@ -7,6 +7,7 @@
 import PQueue from 'p-queue';
 import { checkedStatus } from './check-status.js';
 import type { Cluster } from '../inventory/schema.js';
+import { readGuests } from '../facts/cluster/guests.js';
 import { hostpciOf, readVmCurrent, readVmObserved } from '../facts/vm/vm-config.js';
 import { parseMapEntry } from '../formats/mapping.js';
 import { planMappings, type ExistingMapping, type HardwareDevice, type MappingAction } from '../operations/vm/mapping-plan.js';
@@ -23,11 +24,6 @@ import { didYouMean } from '../operations/did-you-mean.js';
 import type { ClusterVerification, MappingPlan, VmPlan, VmVerification } from './types.js';
 import { ErrorCode } from '../error-codes.js';
 
-export type { GuestResource } from '../transport/pve/index.js';
-
-export async function guests(api: PveClient): Promise<GuestResource[]> {
-  return api.guests();
-}
 
 const API_CONCURRENCY = 8;
 
@@ -142,7 +138,7 @@ export async function planClusterVms(ctx: EngineContext, cluster: Cluster, hostF
   let mappingNodes: MappingNodes[] = [];
   let mappingPlans: MappingPlan[] = [];
   try {
-    all = await guests(api);
+    all = await readGuests(api);
     if (vms.length > 0) mappingNodes = (await readMappings(api, cluster)).nodes;
     if (wantMappings) {
       const m = await planMappingActions(api, cluster, 'defer');
@@ -236,7 +232,7 @@ export async function verifyClusterVms(ctx: EngineContext, cluster: Cluster): Pr
   const q = new PQueue({ concurrency: API_CONCURRENCY });
   // One /cluster/resources read gives every VM's power state; status/current is asked only for
   // running VMs, whose running machine the checks need.
-  const all = await guests(api).catch(() => [] as GuestResource[]);
+  const all = await readGuests(api).catch(() => [] as GuestResource[]);
   const vmResults = await Promise.all(vms.map((v) => q.add(async (): Promise<VmVerification> => {
     try {
       const listed = all.find((g) => g.vmid === v.vmid && g.type === 'qemu');

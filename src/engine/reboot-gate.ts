@@ -18,7 +18,7 @@ import { atomicWrite, cmd, haMaintenance, removeFile, render, type Script } from
 import { run } from './host-apply.js';
 import { slotsFree, type RebootBudget } from './quorum.js';
 import type { EngineContext } from './context.js';
-import { guests } from './plan-vms.js';
+import { readGuests, type GuestResource } from '../facts/cluster/guests.js';
 import { ErrorCode } from '../error-codes.js';
 
 export class RebootGate {
@@ -150,12 +150,12 @@ export class RebootGate {
    * again right before the reboot): with policy.guests "refuse", or a running
    * container, running guests refuse the node. Returns what is running.
    */
-  async checkGuests(node: Node): Promise<Awaited<ReturnType<typeof guests>>> {
+  async checkGuests(node: Node): Promise<GuestResource[]> {
     const api = await this.ctx.conn.api(this.cluster);
     if (!api) return [];
     // Started HA resources are not this gate's to stop: HA maintenance moves them away (enterHaMaintenance).
     const ha = new Set(await this.haResourcesOn(node));
-    const running = (await guests(api)).filter((r) => r.node === node.name && r.status === 'running' && !ha.has(haSid(r)));
+    const running = (await readGuests(api)).filter((r) => r.node === node.name && r.status === 'running' && !ha.has(haSid(r)));
     if (running.length === 0) return [];
     const ids = running.map((r) => `${r.type === 'lxc' ? 'CT' : 'VM'} ${r.vmid}`).join(', ');
     if (this.cluster.policy.guests === 'refuse' || running.some((r) => r.type !== 'qemu')) {

@@ -4,9 +4,8 @@ import { SecretStore } from '../../inventory/secrets.js';
 import { EXIT } from '../exit-codes.js';
 import { emitReport, reportError, type GlobalFlags } from '../common.js';
 import { askSecret } from '../prompt.js';
-import type { GuestResource } from '../../engine/plan-vms.js';
 import { hostpciIndex, parseHostpci } from '../../formats/hostpci.js';
-import type { PveClient } from '../../transport/pve/index.js';
+import type { GuestResource, PveClient } from '../../transport/pve/index.js';
 import { escapeControl } from '../terminal-text.js';
 
 /**

@@ -11,6 +11,7 @@
  */
 import type { PveClient } from '../../transport/pve/client.js';
 import type { GuestResource, HaResource } from '../../transport/pve/types.js';
+import { readGuests } from './guests.js';
 
 /** The HA service id of a guest: `vm:101`, `ct:200`. */
 export function haSid(g: { readonly type?: string; readonly vmid: number }): string {
@@ -37,6 +38,6 @@ export function startedHaByNode(ha: readonly HaResource[], guests: readonly Gues
 
 /** Both reads, then the started HA resources on `node`. */
 export async function readStartedHaOn(api: Pick<PveClient, 'haResources' | 'guests'>, node: string): Promise<string[]> {
-  const [ha, guests] = await Promise.all([api.haResources(), api.guests()]);
+  const [ha, guests] = await Promise.all([api.haResources(), readGuests(api)]);
   return startedHaByNode(ha, guests)[node] ?? [];
 }
