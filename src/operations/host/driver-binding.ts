@@ -155,7 +155,8 @@ export function isRefusal(x: Binding | Refusal): x is Refusal {
  * From lspci's "Kernel modules" (the modules whose aliases match the device: the same before and after the
  * binding), and only without those from the driver in use: that one is a driver name, not always a module's
  * (xhci_pci binds as "xhci_hcd"), and is vfio-pci once bound, so the next plan would drop it (a second run
- * that changes something).
+ * that changes something). On a real kernel: the QEMU flows' second plan, with the e1000e on vfio-pci and the
+ * guest's own lspci, keeps `softdep e1000e pre: vfio-pci` and finds nothing to do (test/qemu/flow.ts).
  */
 export function hostDriversOf(device: Device, fns: readonly PciDevice[]): { drivers: string[]; dropped: string[] } {
   const raw = device.softdep ?? fns.flatMap((f) => (f.modules.length > 0 ? f.modules : f.driver ? [f.driver] : []));
