@@ -189,30 +189,43 @@ async function writeFile(host: RemoteHost, step: Extract<FileStep, { kind: 'writ
  */
 async function runRefreshes(host: RemoteHost, refreshes: readonly RefreshStep[], manifest: Manifest, o: HostApplyOptions): Promise<number> {
   if (refreshes.length === 0) return 0;
-  const what = (r: RefreshStep) => REFRESH_ARGV[r.command].join(' ');
-  o.onStep?.(refreshes.map(what).join(' && '));
-  const script = all(...refreshes.flatMap((r) => [cmd(REFRESH_ARGV[r.command]), cmd(['printf', '%s\\n', `@@refreshed ${r.command}`])]));
-  const res = await host.exec(script, { timeoutMs: o.refreshTimeoutMs });
-  const finished = refreshes.filter((r) => res.stdout.includes(`@@refreshed ${r.command}\n`)).length;
-  if (res.code === 0) return finished;
-  const failed = refreshes[Math.min(finished, refreshes.length - 1)]!;
+  const commands = refreshes.map((r) => r.command);
+  o.onStep?.(commands.map((c) => REFRESH_ARGV[c].join(' ')).join(' && '));
+  const { finished, error } = await execRefreshes(host, commands, o.refreshTimeoutMs, 'apply');
+  if (!error) return finished;
   await restoreFromManifest(host, manifest.files);
-  await host.exec(all(...refreshes.map((r) => cmd(REFRESH_ARGV[r.command]))), { timeoutMs: o.refreshTimeoutMs }).catch(() => undefined);
-  throw refreshFailure(host.node, what(failed), res, o.refreshTimeoutMs);
+  await execRefreshes(host, commands, o.refreshTimeoutMs, 'apply').catch(() => undefined);
+  throw error;
+}
+
+type RefreshCommand = RefreshStep['command'];
+
+/**
+ * A node's refreshes in one exec (apply and rollback alike), each finished one marked on stdout.
+ * The error (null on success) names the command that failed or ran out of time; the caller puts
+ * its files back and refreshes again before throwing it.
+ */
+export async function execRefreshes(host: RemoteHost, commands: readonly RefreshCommand[], timeoutMs: number, rerun: 'apply' | 'rollback'): Promise<{ finished: number; error: RemoteCommandError | null }> {
+  const script = all(...commands.flatMap((c) => [cmd(REFRESH_ARGV[c]), cmd(['printf', '%s\\n', `@@refreshed ${c}`])]));
+  const res = await host.exec(script, { timeoutMs });
+  const finished = commands.filter((c) => res.stdout.includes(`@@refreshed ${c}\n`)).length;
+  if (res.code === 0) return { finished, error: null };
+  const failed = REFRESH_ARGV[commands[Math.min(finished, commands.length - 1)]!].join(' ');
+  return { finished, error: refreshFailure(host.node, failed, res, timeoutMs, rerun) };
 }
 
 /** A refresh that failed or ran out of time, with the fix that fits (a timeout is a setting, not a broken host). */
-function refreshFailure(node: string, what: string, res: ExecResult, timeoutMs: number): RemoteCommandError {
+function refreshFailure(node: string, what: string, res: ExecResult, timeoutMs: number, rerun: 'apply' | 'rollback'): RemoteCommandError {
   const detail = (res.stderr || res.stdout.replace(/^@@refreshed .*\n/gm, '')).trim().split('\n').slice(-5).join(' | ');
   const restored = 'every file changed on this node was restored from its backup and no reboot was done';
   if (res.timedOut === true) {
     const s = Math.round(timeoutMs / 1000);
     return new RemoteCommandError(`${what} did not finish within ${s} s (policy.refreshTimeoutSeconds) and was stopped; ${restored}`, null, res.stderr, {
-      node, step: what, fix: `raise policy.refreshTimeoutSeconds above ${s} for this cluster (slow disks and many installed kernels make the refresh slow), then re-run apply`,
+      node, step: what, fix: `raise policy.refreshTimeoutSeconds above ${s} for this cluster (slow disks and many installed kernels make the refresh slow), then re-run ${rerun}`,
     });
   }
   return new RemoteCommandError(`${what} failed (exit ${res.code ?? 'none: connection lost'})${detail ? `: ${detail}` : ''}; ${restored}`, res.code, res.stderr, {
-    node, step: what, fix: 'fix the cause shown by the command, then re-run apply',
+    node, step: what, fix: `fix the cause shown by the command, then re-run ${rerun}`,
   });
 }
 

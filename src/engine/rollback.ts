@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Inventory, Node } from '../inventory/schema.js';
 import { InputError, SafetyError } from '../errors.js';
 import type { RemoteHost } from '../transport/types.js';
-import { assertRemotePath, atomicWrite, backupPathFor, batch, cmd, parseBatch, removeFile, render, restoreFromBackup, snapshotFile, STATE_DIR, type Script } from '../transport/shell.js';
+import { assertRemotePath, atomicWrite, backupPathFor, batch, cmd, parseBatch, removeFile, restoreFromBackup, snapshotFile, STATE_DIR } from '../transport/shell.js';
 import { createContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
-import { hashOnHost, manifestPath, REFRESH_ARGV, restoreFromManifest, run as runScript, withNodeLock, type Manifest, type ManifestEntry } from './host-apply.js';
+import { execRefreshes, hashOnHost, manifestPath, REFRESH_ARGV, restoreFromManifest, run as runScript, withNodeLock, type Manifest, type ManifestEntry } from './host-apply.js';
 import { refreshStepsForPaths } from '../operations/host/refresh.js';
 import type { HostStep } from '../operations/types.js';
 import { readFacts } from './node-facts.js';
@@ -195,14 +195,16 @@ async function restoreAsRun(ctx: EngineContext, host: RemoteHost, todo: readonly
       stepsDone++;
       await writeOwn();
     }
-    for (const r of refreshes) {
-      say('step', REFRESH_ARGV[r].join(' '));
-      await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, REFRESH_ARGV[r].join(' '), undefined, refresh.timeoutMs);
-      stepsDone++;
+    if (refreshes.length > 0) {
+      // One exec, as apply does: a run stopped between update-initramfs and update-grub would leave them apart.
+      say('step', refreshes.map((r) => REFRESH_ARGV[r].join(' ')).join(' && '));
+      const { finished, error } = await execRefreshes(host, refreshes, refresh.timeoutMs, 'rollback');
+      stepsDone += finished;
+      if (error) throw error;
     }
   } catch (err) {
     await restoreFromManifest(host, own.files).catch(() => undefined);
-    for (const r of refreshes) await runScript(host, render(cmd(REFRESH_ARGV[r])) as Script, `${REFRESH_ARGV[r].join(' ')} (after undoing the rollback)`, undefined, refresh.timeoutMs).catch(() => undefined);
+    if (refreshes.length > 0) await execRefreshes(host, refreshes, refresh.timeoutMs, 'rollback').catch(() => undefined);
     throw err;
   }
   return stepsDone;

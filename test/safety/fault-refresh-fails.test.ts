@@ -4,7 +4,7 @@
  * reboots, and the error carries the command's stderr.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply } from '../../src/index.js';
+import { apply, rollback } from '../../src/index.js';
 import { expectConverges, reboots, snapshot, startSim, VFIO_NODE, type Sim } from './harness.js';
 
 const CASES = [
@@ -86,5 +86,37 @@ describe('fault: a boot refresh runs past policy.refreshTimeoutSeconds', () => {
     expect(reboots(sim.fleet)).toEqual({ slow1: 0 });
     // The fault was one slow run: the next apply (within the limit) converges.
     await expectConverges(sim);
+  });
+});
+
+describe('fault: a boot refresh fails during rollback', () => {
+  let sim: Sim;
+  beforeAll(async () => {
+    sim = await startSim({ clusters: [{ name: 'c-rb', standalone: true, nodes: [VFIO_NODE('rb1', 'pve9-intel-grub-lvm')] }] });
+  });
+  afterAll(() => sim?.close());
+
+  it('runs the refreshes in one exec, as apply does; a failure puts the applied files back and does not reboot', async () => {
+    const applied = await apply(sim.inventory, sim.opts());
+    expect(applied.ok).toBe(true);
+    const mid = snapshot(sim.fleet).get('rb1')!;
+    const host = sim.fleet.host('rb1').state;
+    host.setFaults({ failCommand: { 'update-grub': { stderr: 'grub-probe: error: disk not found', times: 1 } } });
+    const logFrom = host.commandLog.length;
+    const failed = (await rollback(sim.inventory, { ...sim.opts(), node: 'rb1', run: applied.runId })).result;
+    expect(failed.outcome).toBe('failed');
+    expect(failed.rebooted).toBe(false);
+    expect(failed.message).toMatch(/update-grub failed \(exit 1\): .*disk not found; every file changed on this node was restored/);
+    expect(failed.error?.fix).toMatch(/re-run rollback/);
+    // One script ran update-initramfs and update-grub together (a stop between them would leave them apart).
+    const scripts = host.commandLog.slice(logFrom).filter((c) => c.includes('update-initramfs'));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const c of scripts) expect(c).toContain('update-grub');
+    const now = snapshot(sim.fleet).get('rb1')!;
+    for (const [path, f] of mid) expect(now.get(path), path).toEqual(f);
+    expect(reboots(sim.fleet)).toEqual({ rb1: 1 });
+    // The fault was once: the same rollback now goes through.
+    const r = await rollback(sim.inventory, { ...sim.opts(), node: 'rb1', run: applied.runId });
+    expect(r.result.outcome, r.result.message).toBe('applied');
   });
 });
