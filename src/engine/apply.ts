@@ -264,7 +264,7 @@ async function applyNode(ctx: EngineContext, cluster: Cluster, node: Node, np: N
  * verify itself says a reboot is pending; anything else failing (the written
  * config, group isolation, a sibling's driver) is a real failure.
  */
-const WAITS_FOR_REBOOT = /^(reboot-pending|iommu-active|interrupt-remapping|vfio-modules|cmdline-token:.*|device-bound:.*)$/;
+const WAITS_FOR_REBOOT = /^(reboot-pending|iommu-active|interrupt-remapping|vfio-modules|vfio-disable-vga-running|cmdline-token:.*|device-bound:.*)$/;
 function onlyWaitingForReboot(failed: readonly Check[]): boolean {
   return failed.some((c) => c.id === 'reboot-pending') && failed.every((c) => WAITS_FOR_REBOOT.test(c.id));
 }

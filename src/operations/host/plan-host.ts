@@ -9,8 +9,9 @@
  *   about the reboot from `rebootReasons`.
  * - Reboot reasons are computed on the configured state AFTER the steps:
  *   cmdline tokens that differ from /proc/cmdline, vfio modules configured
- *   but not loaded, declared functions still on a host driver, and devices
- *   still on vfio-pci whose binding this plan removes.
+ *   but not loaded, declared functions still on a host driver, devices
+ *   still on vfio-pci whose binding this plan removes, and a loaded vfio-pci
+ *   running without the disable_vga=1 the next boot gives it (disable-vga.ts).
  * - With `liveBind` (the engine turns it on unless the reboot policy is
  *   "always"), declared functions move to vfio-pci now instead (live-bind.ts)
  *   when nothing else needs a reboot; their reasons then go away.
@@ -23,6 +24,7 @@ import type { HostFacts } from '../../facts/host/types.js';
 import type { Node } from '../../inventory/schema.js';
 import type { HostPlanResult, Refusal, Warning } from '../types.js';
 import { didYouMean } from '../did-you-mean.js';
+import { disableVgaReloadReason } from './disable-vga.js';
 import { coveredAddresses, findPci } from './driver-binding.js';
 import { planModprobe, renderModprobe } from './driver-binding.js';
 import type { FileChange } from './file-change.js';
@@ -150,12 +152,14 @@ function planResolved(node: Node, facts: HostFacts, rawFacts: HostFacts, seals: 
       if (p.driver === 'vfio-pci' && !covered.has(p.address)) releaseReasons.push(`device ${p.address} stays on vfio-pci until the next boot (no longer declared)`);
     }
   }
-  const live = planLiveBind({ devices: planned, facts, otherReasons: [...cmdlineReasons, ...releaseReasons] }, opts.liveBind === true);
+  // A vfio-pci already loaded without disable_vga=1 runs so until it loads again.
+  const vgaReasons = [disableVgaReloadReason(planned, after)].filter((r): r is string => r !== null);
+  const live = planLiveBind({ devices: planned, facts, otherReasons: [...cmdlineReasons, ...releaseReasons, ...vgaReasons] }, opts.liveBind === true);
 
   return {
     steps: [...writes, ...refresh, ...live.steps],
     refused: [...safety.deviceRefusals, ...cmdline.refused],
     warnings: dedupeWarnings([...safety.warnings, ...inUseWarnings(planned, facts, live.steps), ...cmdline.warnings, ...modules.warnings, ...modprobe.warnings, ...adopted.warnings, ...sealed.warnings]),
-    rebootReasons: [...cmdlineReasons, ...live.rebootReasons, ...releaseReasons],
+    rebootReasons: [...cmdlineReasons, ...live.rebootReasons, ...releaseReasons, ...vgaReasons],
   };
 }

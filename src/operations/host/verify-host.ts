@@ -12,6 +12,8 @@
  *   framebuffer-free:<bdf> no BOOTFB/efifb/vesafb range of /proc/iomem lies on a BAR of a passed display function
  *   vfio-disable-vga      (when a device sets disableVga) the next boot loads vfio-pci with disable_vga=1
  *                         (configured command line, else the effective modprobe.d options)
+ *   vfio-disable-vga-running  (same) the loaded vfio-pci runs with it (/sys/module/vfio_pci/parameters/
+ *                         disable_vga; na while vfio-pci is not loaded); both in disable-vga.ts
  *   config-applied        the effective persistent configuration (the operator's files and the
  *                         tool's alike, read by the facts models) already holds the declaration:
  *                         planHost would produce no steps. Whether the tool's own files exist is
@@ -27,7 +29,8 @@ import { splitCmdline } from './cmdline-tokens.js';
 import { coveredAddresses, findPci, functionsOf, slotOf, twinsOf } from './driver-binding.js';
 import { keepCurrentHost } from './keep-current.js';
 import { configuredCmdline, desiredCmdlineTokens, ownedCmdlineTokens } from './kernel-cmdline.js';
-import { installOf, modprobeConfigFrom, moduleParam, normalizeModule, vfioPciIds } from '../../facts/host/modprobe-d.js';
+import { installOf, modprobeConfigFrom, normalizeModule, vfioPciIds } from '../../facts/host/modprobe-d.js';
+import { disableVgaChecks, disableVgaReloadReason } from './disable-vga.js';
 import { modulesToLoadFrom } from '../../facts/host/modules-load-d.js';
 import { planHost } from './plan-host.js';
 import { claimsOn, framebufferToken, isDisplay } from './framebuffer.js';
@@ -47,30 +50,6 @@ function configuredForVfio(facts: HostFacts, p: PciDevice): boolean {
   const cfg = modprobeConfigFrom(facts.files).value;
   if (vfioPciIds(cfg).value.ids.includes(p.id)) return true;
   return cfg.installs.some((i) => installOf(cfg, i.module) === i && i.command.includes(`/sys/bus/pci/devices/${p.address}/driver_override`));
-}
-
-/** kstrtobool's true words: what the kernel accepts for a bool module parameter. */
-const TRUE_WORDS = /^(?:[1yt]|on)/i;
-
-/**
- * disable_vga=1 as the next boot applies it: the last vfio-pci.disable_vga= on
- * the configured command line (kmod appends it after every modprobe.d option),
- * else the last disable_vga= of the effective modprobe.d options of vfio_pci.
- */
-export function disableVgaCheck(node: Node, facts: HostFacts): Check | null {
-  const askers = node.devices.filter((d) => d.disableVga).map((d) => d.address);
-  if (askers.length === 0) return null;
-  const token = [...(configuredCmdline(facts) ?? [])].reverse().find((t) => /^vfio[-_]pci\.disable_vga=/.test(t));
-  const param = moduleParam(modprobeConfigFrom(facts.files).value, 'vfio_pci', 'disable_vga');
-  const value = token !== undefined ? token.slice(token.indexOf('=') + 1) : param?.value;
-  const evidence = token !== undefined ? `next boot's command line: ${token}` : param ? `${param.from.file}:${param.from.line}: ${param.from.text}` : 'no disable_vga for vfio_pci in the effective modprobe.d configuration';
-  const ok = value !== undefined && TRUE_WORDS.test(value);
-  return {
-    id: 'vfio-disable-vga',
-    status: ok ? 'pass' : 'fail',
-    message: ok ? `vfio-pci loads with disable_vga=1 at the next boot (asked by ${askers.join(', ')}; module-wide)` : `vfio-pci would load without disable_vga=1 at the next boot (asked by ${askers.join(', ')})`,
-    evidence: clip(evidence),
-  };
 }
 
 /** Owned files edited by hand (see owned-seal.ts), for the config-applied message. */
@@ -102,6 +81,8 @@ export function rebootPendingReasons(node: Node, facts: HostFacts): string[] {
   const toLoad = modulesToLoadFrom(facts.files, facts.readsEtcModules ?? true).value.map((m) => m.module);
   const notLoaded = [...new Set(toLoad.filter((m) => (VFIO_MODULES as readonly string[]).includes(normalizeModule(m)) && !loaded.has(normalizeModule(m))))];
   if (notLoaded.length) reasons.push(`configured to load but not loaded: ${notLoaded.join(', ')}`);
+  const vga = disableVgaReloadReason(node.devices, facts);
+  if (vga) reasons.push(vga);
   // Declared devices only: how an operator's own config for other devices plays out at boot is theirs to judge.
   const declared = coveredAddresses(node.devices, facts);
   for (const p of facts.pci) {
@@ -237,13 +218,12 @@ function configurationChecks(node: Node, facts: HostFacts): Check[] {
 export function verifyHost(declared: Node, facts: HostFacts, o: { readonly runId?: string } = {}): Check[] {
   // The same resolution as planHost: with exact: false, what the host keeps is checked too.
   const node = keepCurrentHost(declared, facts).node;
-  const vga = disableVgaCheck(node, facts);
   const failedLoad = facts.failedUnits.find((u) => u === 'systemd-modules-load.service' || u === 'systemd-modules-load');
   return [
     ...iommuChecks(node, facts),
     ...runningKernelChecks(node, facts),
     ...deviceChecks(node, facts),
-    ...(vga ? [vga] : []),
+    ...disableVgaChecks(node, facts),
     ...configurationChecks(node, facts),
     { id: 'modules-load-ok', status: failedLoad ? 'fail' : 'pass', message: failedLoad ? 'systemd-modules-load.service failed (a listed module does not exist?)' : 'systemd-modules-load.service did not fail', evidence: `systemctl --failed: ${facts.failedUnits.join(' ') || '(none)'}` },
     haMaintenanceCheck(facts, node.name, o.runId),

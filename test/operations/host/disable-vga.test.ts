@@ -131,3 +131,78 @@ describe('verify', () => {
     expect(verifyHost(makeNode({ devices: [{ address: '0000:01:00.0' }] }), after).find((c) => c.id === 'vfio-disable-vga')).toBeUndefined();
   });
 });
+
+/**
+ * The running value (issue 13: compliance on effect): vfio-pci reads disable_vga once, when it
+ * loads (drivers/vfio/pci/vfio_pci.c vfio_pci_init; the parameter is S_IRUGO, read-only), so
+ * one loaded before the option was written runs without it. The facts carry
+ * /sys/module/vfio_pci/parameters/disable_vga (Y/N; null = no such file).
+ */
+describe('verify: the disable_vga vfio-pci runs with (vfio-disable-vga-running)', () => {
+  const HAND = { ...ALL_LOADED, '/etc/modprobe.d/vfio.conf': `options vfio-pci ids=10de:2484,10de:228b disable_vga=1\n${SOFTDEPS}` };
+  const VFIO_LOADED = ['vfio_pci', 'vfio_pci_core', 'vfio_iommu_type1', 'vfio', 'kvm_intel', 'kvm', 'igb', 'nvme', 'i915'];
+  const onVfio = (f: HostFacts): HostFacts => ({ ...f, pci: f.pci.map((p) => (p.address.startsWith('0000:01:00.') ? { ...p, driver: 'vfio-pci' } : p)) });
+  /** The hand-configured host whose vfio-pci loaded before disable_vga=1 was added (running N). */
+  const loadedBefore = (o: { vfioDisableVga?: boolean | null; bound?: boolean; modulesLoaded?: string[] } = {}): HostFacts => {
+    const f = withFiles(pve9IntelGrub({ modulesLoaded: o.modulesLoaded ?? VFIO_LOADED }), HAND);
+    return { ...(o.bound === false ? f : onVfio(f)), vfioDisableVga: 'vfioDisableVga' in o ? o.vfioDisableVga : false };
+  };
+  const check = (f: HostFacts, node = gpuVga) => verifyHost(node, f).find((c) => c.id === 'vfio-disable-vga-running');
+
+  it('N while the next boot has it: fails with the fix (a reboot; a reload would unbind the GPU), reboot-pending says why, and the plan reboots', () => {
+    const f = loadedBefore();
+    const checks = verifyHost(gpuVga, f);
+    expect(checks.find((c) => c.id === 'vfio-disable-vga')?.status).toBe('pass');
+    expect(check(f)).toEqual({
+      id: 'vfio-disable-vga-running', status: 'fail',
+      message: expect.stringMatching(/^vfio-pci runs without disable_vga=1: it was loaded before the option was set .*fix: reboot \(reloading vfio-pci would unbind 0000:01:00\.0, 0000:01:00\.1 from it/),
+      evidence: '/sys/module/vfio_pci/parameters/disable_vga: N',
+    });
+    expect(checks.find((c) => c.id === 'reboot-pending')).toMatchObject({ status: 'fail', message: expect.stringContaining('vfio-pci runs with disable_vga=N') });
+    const p = planHost(gpuVga, f);
+    expect(fileSteps(p.steps)).toEqual([]);
+    expect(p.rebootReasons).toEqual(['vfio-pci runs with disable_vga=N (it reads the option only when it loads); the next boot loads it with disable_vga=1']);
+  });
+
+  it('N with no device on vfio-pci: the fix also offers the reload', () => {
+    expect(check(loadedBefore({ bound: false }))?.message).toMatch(/fix: reboot, or reload it now that no device is on it: modprobe -r vfio-pci && modprobe vfio-pci$/);
+  });
+
+  it('N with vfio-pci built into the running kernel: only a boot sets it', () => {
+    const f = { ...loadedBefore({ modulesLoaded: ['vfio', 'vfio_iommu_type1', 'kvm'] }), builtinModules: { '6.17.2-1-pve': ['vfio_pci'] } };
+    expect(check(f)?.message).toMatch(/fix: reboot \(vfio-pci is built into the kernel/);
+  });
+
+  it('N and the next boot lacks it too: the fix says apply first; the plan writes it and reboots for it', () => {
+    const f = { ...onVfio(withFiles(pve9IntelGrub({ modulesLoaded: VFIO_LOADED }), { ...ALL_LOADED, '/etc/modprobe.d/vfio.conf': `options vfio-pci ids=10de:2484,10de:228b\n${SOFTDEPS}` })), vfioDisableVga: false };
+    expect(check(f)?.message).toMatch(/fix: apply first \(the next boot would load vfio-pci without it too, see vfio-disable-vga\), then reboot$/);
+    expect(verifyHost(gpuVga, f).find((c) => c.id === 'reboot-pending')?.message ?? '').not.toContain('disable_vga'); // nothing configured waits yet
+    const p = planHost(gpuVga, f);
+    expect(writes(p.steps)[OWNED]).toMatch(/disable_vga=1/);
+    expect(p.rebootReasons).toContain('vfio-pci runs with disable_vga=N (it reads the option only when it loads); the next boot loads it with disable_vga=1');
+  });
+
+  it('Y passes; no plan reason', () => {
+    const f = loadedBefore({ vfioDisableVga: true });
+    expect(check(f)).toMatchObject({ status: 'pass', evidence: '/sys/module/vfio_pci/parameters/disable_vga: Y' });
+    expect(planHost(gpuVga, f).rebootReasons).toEqual([]);
+  });
+
+  it('no such file while vfio_pci is loaded: built without CONFIG_VFIO_PCI_VGA, VGA access is always off (pass)', () => {
+    expect(check(loadedBefore({ vfioDisableVga: null }))).toMatchObject({ status: 'pass', message: expect.stringMatching(/no disable_vga parameter/), evidence: expect.stringContaining('vfio_pci in /proc/modules') });
+  });
+
+  it('vfio-pci not loaded: not judged here (na); not read: na', () => {
+    const notLoaded = { ...withFiles(pve9IntelGrub(), HAND), vfioDisableVga: null };
+    expect(check(notLoaded)).toMatchObject({ status: 'na', message: expect.stringMatching(/not loaded/) });
+    expect(planHost(gpuVga, notLoaded).rebootReasons.join(';')).not.toContain('disable_vga');
+    expect(check(withFiles(pve9IntelGrub(), HAND))).toMatchObject({ status: 'na', message: 'the running value could not be read' });
+  });
+
+  it('no device asks for it: neither check, whatever vfio-pci runs with', () => {
+    const plain = makeNode({ devices: [{ address: '0000:01:00.0' }] });
+    const f = loadedBefore();
+    expect(verifyHost(plain, f).filter((c) => c.id.startsWith('vfio-disable-vga'))).toEqual([]);
+    expect(verifyHost(plain, f).find((c) => c.id === 'reboot-pending')?.message ?? '').not.toContain('disable_vga');
+  });
+});
