@@ -15,9 +15,9 @@
  * Built without CONFIG_VFIO_PCI_VGA the parameter does not exist and vfio_pci_init passes
  * `is_disable_vga = true`: VGA access is always off, which is what disableVga asks.
  */
-import { moduleParam, modprobeConfigFrom, normalizeModule } from '../../facts/host/modprobe-d.js';
+import { modprobeConfigFrom, normalizeModule, optionsOf } from '../../facts/host/modprobe-d.js';
 import { VFIO_DISABLE_VGA_PARAM } from '../../facts/host/parse-vfio-disable-vga.js';
-import type { HostFacts } from '../../facts/host/types.js';
+import type { HostFacts, ModprobeConfig } from '../../facts/host/types.js';
 import type { Device, Node } from '../../inventory/schema.js';
 import type { Check } from '../types.js';
 import { configuredCmdline } from './kernel-cmdline.js';
@@ -25,21 +25,44 @@ import { configuredCmdline } from './kernel-cmdline.js';
 const MAX_EVIDENCE = 400;
 const clip = (s: string) => (s.length > MAX_EVIDENCE ? `${s.slice(0, MAX_EVIDENCE)}…` : s);
 
-/** kstrtobool's true words: what the kernel accepts as true for a bool module parameter. */
-const TRUE_WORDS = /^(?:[1yt]|on)/i;
+/** A `disable_vga[=value]` word (parameter names compare with `-` = `_`: kernel/params.c parameq). */
+export function isDisableVgaWord(word: string): boolean {
+  return normalizeModule(word.split('=')[0]!) === 'disable_vga';
+}
+
+/**
+ * Whether such a word turns it on, as the kernel sets a bool (kernel/params.c param_set_bool:
+ * no `=` means set; lib/kstrtox.c kstrtobool: 1/y/t or "on" first; next_arg strips quotes).
+ * Anything else is off here (an invalid value makes the kernel refuse to load vfio-pci at all).
+ */
+export function setsDisableVga(word: string): boolean {
+  const eq = word.indexOf('=');
+  return eq < 0 || /^"?(?:[1yt]|on)/i.test(word.slice(eq + 1));
+}
 
 /** The declared devices that ask for disable_vga. */
 export function disableVgaAskers(devices: readonly Device[]): string[] {
   return devices.filter((d) => d.disableVga).map((d) => d.address);
 }
 
-/** disable_vga as the next boot loads vfio-pci, and the line that decides it. */
-export function nextBootDisableVga(facts: HostFacts): { readonly on: boolean; readonly evidence: string } {
-  const token = [...(configuredCmdline(facts) ?? [])].reverse().find((t) => /^vfio[-_]pci\.disable_vga=/.test(t));
-  if (token !== undefined) return { on: TRUE_WORDS.test(token.slice(token.indexOf('=') + 1)), evidence: `next boot's command line: ${token}` };
-  const param = moduleParam(modprobeConfigFrom(facts.files).value, 'vfio_pci', 'disable_vga');
-  if (param) return { on: TRUE_WORDS.test(param.value), evidence: `${param.from.file}:${param.from.line}: ${param.from.text}` };
+/**
+ * disable_vga as vfio-pci loads with this modprobe.d configuration and kernel command line:
+ * the kernel applies the words kmod passes in order (modprobe.d options in reading order, then
+ * the command line's, which libkmod-config.c reads after the files), the last one wins.
+ */
+export function disableVgaFrom(cfg: ModprobeConfig, cmdline: readonly string[]): { readonly on: boolean; readonly evidence: string; readonly cmdlineToken?: string } {
+  const token = [...cmdline].reverse().find((t) => /^vfio[-_]pci\./.test(t) && isDisableVgaWord(t.slice(t.indexOf('.') + 1)));
+  if (token !== undefined) return { on: setsDisableVga(token.slice(token.indexOf('.') + 1)), evidence: `next boot's command line: ${token}`, cmdlineToken: token };
+  for (const line of [...optionsOf(cfg, 'vfio_pci')].reverse()) {
+    const word = line.options.split(/[ \t]+/).filter(isDisableVgaWord).at(-1);
+    if (word !== undefined) return { on: setsDisableVga(word), evidence: `${line.file}:${line.line}: ${line.text}` };
+  }
   return { on: false, evidence: 'no disable_vga for vfio_pci in the effective modprobe.d configuration' };
+}
+
+/** disable_vga as the next boot loads vfio-pci (the configured command line and every modprobe.d file), and the line that decides it. */
+export function nextBootDisableVga(facts: HostFacts): { readonly on: boolean; readonly evidence: string } {
+  return disableVgaFrom(modprobeConfigFrom(facts.files).value, configuredCmdline(facts) ?? []);
 }
 
 export type RunningDisableVga =

@@ -29,6 +29,8 @@
  *   command-line options after those of the files, so it wins. It satisfies
  *   the declaration when it names every declared id; otherwise the node is
  *   blocked (a token cannot be commented out; it is the operator's to change).
+ *   The same for `vfio_pci.disable_vga=`; vfio-pci's disable_vga is judged by
+ *   its effect everywhere (disable-vga.ts: `=Y`, `=on` and a bare word are `=1`).
  * Stateless: the operator's view is computed with every neutralised line put
  * back, so when the tool no longer needs a setting (declaration removed, or
  * the operator's own line now suffices) its lines come back byte for byte.
@@ -39,6 +41,7 @@ import {
 import type { HostFacts, ModprobeConfig, ModprobeEntry } from '../../facts/host/types.js';
 import type { Refusal, Warning } from '../types.js';
 import type { FileChange } from './file-change.js';
+import { disableVgaFrom, isDisableVgaWord, setsDisableVga } from './disable-vga.js';
 import { MANAGED_HEADER, MODPROBE_D, MODPROBE_FILE } from './paths.js';
 
 const MARK = /^# pve-passthrough (\S+) took over: /;
@@ -162,13 +165,36 @@ function takeOver(a: Adoption, entries: readonly ModprobeEntry[], what: string):
 const paramOf = (w: string): string => w.split('=')[0] ?? w;
 const valueOf = (w: string): string => (w.includes('=') ? w.slice(w.indexOf('=') + 1) : '');
 
+/**
+ * The operator's effective configuration already gives this option word. vfio-pci's disable_vga
+ * is judged by its effect (disable-vga.ts: `disable_vga=Y` is `=1`, and a command-line
+ * `vfio_pci.disable_vga=` wins over modprobe.d); other words by their value as written.
+ */
+function wordMet(a: Adoption, module: string, w: string): boolean {
+  if (module === 'vfio_pci' && isDisableVgaWord(w)) {
+    const now = disableVgaFrom(a.op, a.cmdline);
+    if (now.on === setsDisableVga(w)) return true;
+    // kmod appends the command line after every modprobe.d option: a line written there could never win.
+    const token = now.cmdlineToken;
+    if (token !== undefined && !a.blocking.some((r) => r.reason.startsWith(token))) {
+      a.blocking.push({
+        subject: 'kernel command line',
+        reason: `${token} is configured for the next boot; kmod passes it after every modprobe.d option, so it wins over the declared ${w}`,
+        fix: `remove ${token} from the kernel command line (or make it agree with disableVga), then plan again`,
+      });
+    }
+    return false;
+  }
+  return moduleParam(a.op, module, paramOf(w))?.value === valueOf(w);
+}
+
 function adoptOptions(a: Adoption, options: ModprobeEntry & { options: string; module: string }, text: string): void {
   const words = options.options.split(/[ \t]+/).filter(Boolean);
   if (options.module === 'vfio_pci' && words.some((w) => w.startsWith('ids='))) {
     adoptVfioIds(a, words);
     return;
   }
-  const unmet = words.filter((w) => moduleParam(a.op, options.module, paramOf(w))?.value !== valueOf(w));
+  const unmet = words.filter((w) => !wordMet(a, options.module, w));
   if (unmet.length === 0) return;
   for (const w of unmet) {
     const other = moduleParam(a.op, options.module, paramOf(w));
@@ -181,7 +207,7 @@ function adoptOptions(a: Adoption, options: ModprobeEntry & { options: string; m
 function adoptVfioIds(a: Adoption, words: readonly string[]): void {
   const wantIds = vfioPciIds(a.want).value.ids;
   // The line's other options (disable_vga=1) the operator's effective config does not already give.
-  const unmet = words.filter((w) => !w.startsWith('ids=') && moduleParam(a.op, 'vfio_pci', paramOf(w))?.value !== valueOf(w));
+  const unmet = words.filter((w) => !w.startsWith('ids=') && !wordMet(a, 'vfio_pci', w));
   const onCmdline = cmdlineVfioIds(a.cmdline);
   if (onCmdline) {
     if (unmet.length) a.kept.push(`options vfio-pci ${unmet.join(' ')}`);

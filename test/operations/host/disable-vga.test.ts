@@ -14,7 +14,10 @@ import { Device } from '../../../src/inventory/schema.js';
 import { planHost } from '../../../src/operations/host/plan-host.js';
 import { verifyHost } from '../../../src/operations/host/verify-host.js';
 import type { HostStep } from '../../../src/operations/types.js';
-import { kmodMissing, withKmod } from '../../helpers/kmod.js';
+import { kernelBool } from '../../../mocks/hosts/kernel.js';
+import { configuredCmdline } from '../../../src/operations/host/kernel-cmdline.js';
+import { nextBootDisableVga } from '../../../src/operations/host/disable-vga.js';
+import { cmdlineOracleMissing, kmodMissing, kmodTitle, withKmod } from '../../helpers/kmod.js';
 import { applyStepsToFacts } from './apply-steps.js';
 import { GPU, makeNode, pci, pve9IntelGrub, withFiles } from './facts-factory.js';
 
@@ -204,5 +207,73 @@ describe('verify: the disable_vga vfio-pci runs with (vfio-disable-vga-running)'
     const f = loadedBefore();
     expect(verifyHost(plain, f).filter((c) => c.id.startsWith('vfio-disable-vga'))).toEqual([]);
     expect(verifyHost(plain, f).find((c) => c.id === 'reboot-pending')?.message ?? '').not.toContain('disable_vga');
+  });
+});
+
+/**
+ * The next-boot rule against real kmod: the value is the last disable_vga word kmod passes to
+ * vfio-pci (`modprobe --show-depends`: modprobe.d options in reading order, then the command
+ * line's), as the kernel reads a bool (kernelBool: param_set_bool + kstrtobool, cited in
+ * mocks/hosts/kernel.ts; an invalid value counts as off: the kernel would not load vfio-pci).
+ * Command-line cases show kmod the configured command line through a bind-mounted /proc/cmdline
+ * (test/helpers/kmod.ts) and skip, saying so, where that needs root it lacks.
+ */
+describe.skipIf(kmodMissing !== null)(kmodTitle('the next boot\'s disable_vga = what real kmod hands vfio-pci'), () => {
+  const grub = (tokens: string) => `GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet ${tokens}"\nGRUB_CMDLINE_LINUX=""\n`;
+  const cases: { name: string; conf: Record<string, string>; grubTokens?: string }[] = [
+    { name: 'disable_vga=1', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484 disable_vga=1\n' } },
+    { name: 'none', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484\n' } },
+    { name: 'bare disable_vga (set)', conf: { 'vfio.conf': 'options vfio-pci disable_vga=0\noptions vfio_pci disable_vga\n' } },
+    { name: 'quoted "1"', conf: { 'vfio.conf': 'options vfio-pci disable_vga="1"\n' } },
+    { name: 'disable-vga with a dash (parameq)', conf: { 'vfio.conf': 'options vfio-pci disable-vga=1\n' } },
+    { name: 'two words: the last', conf: { 'vfio.conf': 'options vfio-pci disable_vga=1 disable_vga=off\n' } },
+    { name: 'two files: the one read last', conf: { 'b.conf': 'options vfio-pci disable_vga=Yes\n', 'a.conf': 'options vfio-pci disable_vga=n\n' } },
+    { name: 'an invalid value', conf: { 'vfio.conf': 'options vfio-pci disable_vga=maybe\n' } },
+    { name: 'the command line after modprobe.d', conf: { 'vfio.conf': 'options vfio-pci disable_vga=1\n' }, grubTokens: 'vfio_pci.disable_vga=0' },
+    { name: 'a bare command-line word', conf: { 'vfio.conf': 'options vfio-pci disable_vga=0\n' }, grubTokens: 'vfio-pci.disable_vga' },
+  ];
+  it.each(cases)('$name', (c) => {
+    if (c.grubTokens !== undefined && cmdlineOracleMissing() !== null) return void console.warn(`disable-vga.test.ts: "${c.name}" skipped: ${cmdlineOracleMissing()}`);
+    const files = Object.fromEntries(Object.entries(c.conf).map(([n, t]) => [`/etc/modprobe.d/${n}`, t]));
+    const f = withFiles(pve9IntelGrub(), { ...files, ...(c.grubTokens !== undefined ? { '/etc/default/grub': grub(c.grubTokens) } : {}) });
+    const cmdline = c.grubTokens !== undefined ? `BOOT_IMAGE=/boot/vmlinuz root=/dev/mapper/pve-root ro ${(configuredCmdline(f) ?? []).join(' ')}` : undefined;
+    const insmod = withKmod({ modules: ['vfio-pci'], conf: c.conf, ...(cmdline !== undefined ? { cmdline } : {}) }, (t) => t.showDepends('vfio-pci')).find((a) => a.kind === 'insmod');
+    const words = (insmod?.kind === 'insmod' ? insmod.options : '').split(/\s+/).filter((w) => /^disable[-_]vga(=|$)/.test(w));
+    const last = words.at(-1);
+    const kernel = last === undefined ? false : (kernelBool(last.includes('=') ? last.slice(last.indexOf('=') + 1).replace(/^"|"$/g, '') : null) ?? false);
+    expect(nextBootDisableVga(f).on).toBe(kernel);
+  });
+});
+
+/** A hand-written setting the kernel reads as disable_vga on is the operator's, whatever its spelling (issue 13: plan only what the effective configuration lacks). */
+describe('the plan judges the operator\'s disable_vga by its effect', () => {
+  const GRUB = (tokens: string) => `GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet ${tokens}"\nGRUB_CMDLINE_LINUX=""\n`;
+  const modprobeSteps = (steps: readonly HostStep[]) => fileSteps(steps).filter((s) => 'path' in s && s.path.startsWith('/etc/modprobe.d/'));
+
+  it.each(['disable_vga=Y', 'disable_vga', 'disable-vga=on'])('options vfio-pci ids=… %s: nothing to write, config-applied passes', (word) => {
+    const f = withFiles(pve9IntelGrub(), { ...ALL_LOADED, '/etc/modprobe.d/vfio.conf': `options vfio-pci ids=10de:2484,10de:228b ${word}\n${SOFTDEPS}` });
+    expect(fileSteps(planHost(gpuVga, f).steps)).toEqual([]);
+    const c = Object.fromEntries(verifyHost(gpuVga, f).map((x) => [x.id, x.status]));
+    expect(c['vfio-disable-vga']).toBe('pass');
+    expect(c['config-applied']).toBe('pass');
+  });
+
+  it('vfio_pci.disable_vga=1 on the configured command line: the operator ids= line is left alone', () => {
+    const f = withFiles(pve9IntelGrub(), { ...ALL_LOADED, '/etc/default/grub': GRUB('vfio_pci.disable_vga=1'), '/etc/modprobe.d/vfio.conf': `options vfio-pci ids=10de:2484,10de:228b\n${SOFTDEPS}` });
+    const p = planHost(gpuVga, f);
+    expect(p.refused).toEqual([]);
+    expect(modprobeSteps(p.steps)).toEqual([]);
+    expect(verifyHost(gpuVga, f).find((c) => c.id === 'vfio-disable-vga')).toMatchObject({ status: 'pass', evidence: "next boot's command line: vfio_pci.disable_vga=1" });
+  });
+
+  it('vfio_pci.disable_vga=0 on the configured command line wins over anything in modprobe.d: refused with the token and the fix, nothing written', () => {
+    const f = withFiles(pve9IntelGrub(), { ...ALL_LOADED, '/etc/default/grub': GRUB('vfio_pci.disable_vga=0'), '/etc/modprobe.d/vfio.conf': `options vfio-pci ids=10de:2484,10de:228b\n${SOFTDEPS}` });
+    const p = planHost(gpuVga, f);
+    expect(p.steps).toEqual([]);
+    expect(p.refused).toContainEqual({
+      subject: 'kernel command line',
+      reason: 'vfio_pci.disable_vga=0 is configured for the next boot; kmod passes it after every modprobe.d option, so it wins over the declared disable_vga=1',
+      fix: 'remove vfio_pci.disable_vga=0 from the kernel command line (or make it agree with disableVga), then plan again',
+    });
   });
 });
