@@ -14,7 +14,7 @@ export interface ConfigFile {
 }
 
 export interface ModprobeRules {
-  /** vendor:device ids vfio-pci claims when it loads. */
+  /** vendor:device ids vfio-pci claims when it loads: the LAST ids= it is handed (files in kmod order, then the command line). */
   readonly vfioIds: ReadonlySet<string>;
   /**
    * disable_vga as vfio-pci gets it when kmod loads it with these rules: every `options vfio_pci`
@@ -68,7 +68,10 @@ export function parseModprobe(files: readonly ConfigFile[], cmdline = ''): Modpr
     if ((eq < 0 ? word : word.slice(0, eq)) !== 'disable_vga') return;
     vfioDisableVga = kernelBool(eq < 0 ? null : word.slice(eq + 1).replace(/^"|"$/g, '')) ?? vfioDisableVga;
   };
-  const addIds = (list: string): void => {
+  // kmod hands vfio-pci every options word in reading order (files, then /proc/cmdline) and the kernel's
+  // parse_args sets the string parameter once per word: the last ids= is the one vfio-pci uses.
+  const setIds = (list: string): void => {
+    vfioIds.clear();
     for (const id of list.split(',')) if (/^[0-9a-f]{4}:[0-9a-f]{4}$/i.test(id.trim())) vfioIds.add(id.trim().toLowerCase());
   };
   for (const f of kmodOrder(files)) {
@@ -80,7 +83,7 @@ export function parseModprobe(files: readonly ConfigFile[], cmdline = ''): Modpr
       const rest = restText.split(/\s+/).filter(Boolean);
       if (kw === 'options' && key === 'vfio_pci') {
         for (const opt of rest) {
-          if (opt.startsWith('ids=')) addIds(opt.slice(4));
+          if (opt.startsWith('ids=')) setIds(opt.slice(4));
           setDisableVga(opt);
         }
       } else if (kw === 'softdep' && rest.length > 0 && !softdepPre.has(key)) {
@@ -106,10 +109,10 @@ export function parseModprobe(files: readonly ConfigFile[], cmdline = ''): Modpr
     const addrs = [...cmd.matchAll(OVERRIDE_WRITE)].map((m) => m[1]!);
     if (addrs.length > 0) overrideHooks.set(mod, addrs);
   }
-  // vfio-pci.ids= on the kernel command line works like the modprobe option.
+  // vfio-pci.ids= on the kernel command line works like the modprobe option, read after the files.
   for (const t of cmdline.split(/\s+/)) {
     const m = /^vfio[-_]pci\.ids=(.*)$/.exec(t);
-    if (m) addIds(m[1]!);
+    if (m) setIds(m[1]!);
     const vga = /^vfio[-_]pci\.(disable_vga(?:=.*)?)$/.exec(t);
     if (vga) setDisableVga(vga[1]!);
   }

@@ -91,3 +91,34 @@ describe.skipIf(kmodMissing !== null)(kmodTitle('simulator disable_vga = the las
     expect(parseModprobe(files, c.cmdline ?? '').vfioDisableVga).toBe(kmodValue);
   });
 });
+
+/**
+ * ids=, the devices the simulated vfio-pci claims: the same path as disable_vga above. kmod
+ * concatenates every `options vfio_pci` line (files in reading order, then the command line) and
+ * the kernel sets the string parameter once per word (kernel/params.c parse_args,
+ * param_set_copystring), so vfio-pci uses the LAST ids=, never the union. A host with two ids=
+ * lines, the case issue 13 found by hand-configured hosts, binds only the last list.
+ */
+const IDS_CASES: { name: string; conf: Record<string, string>; cmdline?: string }[] = [
+  { name: 'the PVE docs line', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484,10de:228b disable_vga=1\n' } },
+  { name: 'two files: the one read last wins, not the union', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484,10de:228b\n', 'pve-passthrough.conf': 'options vfio_pci ids=8086:10d3\n' } },
+  { name: 'two lines in one file', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484\noptions vfio-pci disable_vga=1 ids=1002:67df\n' } },
+  { name: 'the command line after modprobe.d', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484\n' }, cmdline: 'BOOT_IMAGE=/boot/vmlinuz ro vfio-pci.ids=8086:10d3 quiet' },
+];
+
+describe.skipIf(kmodMissing !== null)(kmodTitle('simulator vfio-pci ids = the last ids= real kmod passes to vfio-pci'), () => {
+  const oracle = cmdlineOracleMissing();
+  it.each(IDS_CASES)('$name', (c) => {
+    if (c.cmdline !== undefined && oracle !== null) {
+      console.warn(`kmod-parity: "${c.name}" skipped: ${oracle}`);
+      return;
+    }
+    const spec = { modules: [FILES.vfio_pci], conf: c.conf, ...(c.cmdline !== undefined ? { cmdline: c.cmdline } : {}) };
+    const options = withKmod(spec, (t) => t.showDepends('vfio_pci')).find((a) => a.kind === 'insmod' && a.module === 'vfio_pci');
+    expect(options?.kind).toBe('insmod');
+    const last = (options?.kind === 'insmod' ? options.options : '').split(/\s+/).filter((w) => w.startsWith('ids=')).at(-1);
+    const kmodIds = last === undefined ? [] : last.slice(4).split(',').sort();
+    const files = Object.entries(c.conf).map(([name, content]) => ({ path: `/etc/modprobe.d/${name}`, content }));
+    expect([...parseModprobe(files, c.cmdline ?? '').vfioIds].sort()).toEqual(kmodIds);
+  });
+});
