@@ -63,7 +63,26 @@ describe.skipIf(kmodMissing !== null)(kmodTitle('simulator module loading = real
  * (kernelBool, cited in mocks/hosts/kernel.ts). Cases with a command line show kmod a
  * bind-mounted /proc/cmdline (test/helpers/kmod.ts) and skip, saying so, where that is not possible.
  */
-const VGA_CASES: { name: string; conf: Record<string, string>; cmdline?: string }[] = [
+interface OptionCase { name: string; conf: Record<string, string>; cmdline?: string }
+
+/**
+ * The option words real kmod hands vfio-pci for a case (`insmod vfio-pci.ko <options>` from
+ * --show-depends), and the simulator's rules for the same files; null when the case needs a chosen
+ * command line this machine cannot show kmod (skipped, saying so).
+ */
+function vfioPciOptions(c: OptionCase): { words: string[]; simulated: ReturnType<typeof parseModprobe> } | null {
+  if (c.cmdline !== undefined && cmdlineOracleMissing() !== null) {
+    console.warn(`kmod-parity: "${c.name}" skipped: ${cmdlineOracleMissing()}`);
+    return null;
+  }
+  const spec = { modules: [FILES.vfio_pci], conf: c.conf, ...(c.cmdline !== undefined ? { cmdline: c.cmdline } : {}) };
+  const options = withKmod(spec, (t) => t.showDepends('vfio_pci')).find((a) => a.kind === 'insmod' && a.module === 'vfio_pci');
+  expect(options?.kind).toBe('insmod');
+  const files = Object.entries(c.conf).map(([name, content]) => ({ path: `/etc/modprobe.d/${name}`, content }));
+  return { words: (options?.kind === 'insmod' ? options.options : '').split(/\s+/), simulated: parseModprobe(files, c.cmdline ?? '') };
+}
+
+const VGA_CASES: OptionCase[] = [
   { name: 'the PVE docs line', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484,10de:228b disable_vga=1\n' } },
   { name: 'no disable_vga: off', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484\n' } },
   { name: 'two files: the one read last wins', conf: { 'b.conf': 'options vfio-pci disable_vga=0\n', 'a.conf': 'options vfio_pci disable_vga=1\n' } },
@@ -75,20 +94,12 @@ const VGA_CASES: { name: string; conf: Record<string, string>; cmdline?: string 
 ];
 
 describe.skipIf(kmodMissing !== null)(kmodTitle('simulator disable_vga = the last disable_vga real kmod passes to vfio-pci'), () => {
-  const oracle = cmdlineOracleMissing();
   it.each(VGA_CASES)('$name', (c) => {
-    if (c.cmdline !== undefined && oracle !== null) {
-      console.warn(`kmod-parity: "${c.name}" skipped: ${oracle}`);
-      return;
-    }
-    const spec = { modules: [FILES.vfio_pci], conf: c.conf, ...(c.cmdline !== undefined ? { cmdline: c.cmdline } : {}) };
-    const options = withKmod(spec, (t) => t.showDepends('vfio_pci')).find((a) => a.kind === 'insmod' && a.module === 'vfio_pci');
-    expect(options?.kind).toBe('insmod');
-    const words = (options?.kind === 'insmod' ? options.options : '').split(/\s+/).filter((w) => w === 'disable_vga' || w.startsWith('disable_vga='));
-    const last = words.at(-1);
+    const o = vfioPciOptions(c);
+    if (!o) return;
+    const last = o.words.filter((w) => w === 'disable_vga' || w.startsWith('disable_vga=')).at(-1);
     const kmodValue = last === undefined ? false : kernelBool(last.includes('=') ? last.slice(last.indexOf('=') + 1) : null);
-    const files = Object.entries(c.conf).map(([name, content]) => ({ path: `/etc/modprobe.d/${name}`, content }));
-    expect(parseModprobe(files, c.cmdline ?? '').vfioDisableVga).toBe(kmodValue);
+    expect(o.simulated.vfioDisableVga).toBe(kmodValue);
   });
 });
 
@@ -99,7 +110,7 @@ describe.skipIf(kmodMissing !== null)(kmodTitle('simulator disable_vga = the las
  * param_set_copystring), so vfio-pci uses the LAST ids=, never the union. A host with two ids=
  * lines, the case issue 13 found by hand-configured hosts, binds only the last list.
  */
-const IDS_CASES: { name: string; conf: Record<string, string>; cmdline?: string }[] = [
+const IDS_CASES: OptionCase[] = [
   { name: 'the PVE docs line', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484,10de:228b disable_vga=1\n' } },
   { name: 'two files: the one read last wins, not the union', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484,10de:228b\n', 'pve-passthrough.conf': 'options vfio_pci ids=8086:10d3\n' } },
   { name: 'two lines in one file', conf: { 'vfio.conf': 'options vfio-pci ids=10de:2484\noptions vfio-pci disable_vga=1 ids=1002:67df\n' } },
@@ -107,18 +118,11 @@ const IDS_CASES: { name: string; conf: Record<string, string>; cmdline?: string 
 ];
 
 describe.skipIf(kmodMissing !== null)(kmodTitle('simulator vfio-pci ids = the last ids= real kmod passes to vfio-pci'), () => {
-  const oracle = cmdlineOracleMissing();
   it.each(IDS_CASES)('$name', (c) => {
-    if (c.cmdline !== undefined && oracle !== null) {
-      console.warn(`kmod-parity: "${c.name}" skipped: ${oracle}`);
-      return;
-    }
-    const spec = { modules: [FILES.vfio_pci], conf: c.conf, ...(c.cmdline !== undefined ? { cmdline: c.cmdline } : {}) };
-    const options = withKmod(spec, (t) => t.showDepends('vfio_pci')).find((a) => a.kind === 'insmod' && a.module === 'vfio_pci');
-    expect(options?.kind).toBe('insmod');
-    const last = (options?.kind === 'insmod' ? options.options : '').split(/\s+/).filter((w) => w.startsWith('ids=')).at(-1);
+    const o = vfioPciOptions(c);
+    if (!o) return;
+    const last = o.words.filter((w) => w.startsWith('ids=')).at(-1);
     const kmodIds = last === undefined ? [] : last.slice(4).split(',').sort();
-    const files = Object.entries(c.conf).map(([name, content]) => ({ path: `/etc/modprobe.d/${name}`, content }));
-    expect([...parseModprobe(files, c.cmdline ?? '').vfioIds].sort()).toEqual(kmodIds);
+    expect([...o.simulated.vfioIds].sort()).toEqual(kmodIds);
   });
 });
