@@ -190,7 +190,7 @@ async function writeFile(host: RemoteHost, step: Extract<FileStep, { kind: 'writ
 async function runRefreshes(host: RemoteHost, refreshes: readonly RefreshStep[], manifest: Manifest, o: HostApplyOptions): Promise<number> {
   if (refreshes.length === 0) return 0;
   const commands = refreshes.map((r) => r.command);
-  o.onStep?.(commands.map((c) => REFRESH_ARGV[c].join(' ')).join(' && '));
+  o.onStep?.(refreshLine(commands));
   const { finished, error } = await execRefreshes(host, commands, o.refreshTimeoutMs, 'apply');
   if (!error) return finished;
   await restoreFromManifest(host, manifest.files);
@@ -198,7 +198,12 @@ async function runRefreshes(host: RemoteHost, refreshes: readonly RefreshStep[],
   throw error;
 }
 
-type RefreshCommand = RefreshStep['command'];
+export type RefreshCommand = RefreshStep['command'];
+
+/** The refreshes as one progress line, as they run: `update-initramfs -u -k all && update-grub`. */
+export function refreshLine(commands: readonly RefreshCommand[]): string {
+  return commands.map((c) => REFRESH_ARGV[c].join(' ')).join(' && ');
+}
 
 /**
  * A node's refreshes in one exec (apply and rollback alike), each finished one marked on stdout.

@@ -11,7 +11,7 @@ import type { RemoteHost } from '../transport/types.js';
 import { assertRemotePath, atomicWrite, backupPathFor, batch, cmd, parseBatch, removeFile, restoreFromBackup, snapshotFile, STATE_DIR } from '../transport/shell.js';
 import { createContext, type EngineContext, type EngineOptions } from './context.js';
 import { errorInfo } from './errors.js';
-import { execRefreshes, hashOnHost, manifestPath, REFRESH_ARGV, restoreFromManifest, run as runScript, withNodeLock, type Manifest, type ManifestEntry } from './host-apply.js';
+import { execRefreshes, hashOnHost, manifestPath, refreshLine, restoreFromManifest, run as runScript, withNodeLock, type Manifest, type ManifestEntry, type RefreshCommand } from './host-apply.js';
 import { refreshStepsForPaths } from '../operations/host/refresh.js';
 import type { HostStep } from '../operations/types.js';
 import { readFacts } from './node-facts.js';
@@ -106,7 +106,6 @@ async function restoreAndReboot(gate: RebootGate, node: Node, restore: () => Pro
 
 type Say = (status: 'step' | 'reboot' | 'done' | 'failed', message: string) => void;
 type FileAction = RollbackReport['files'][number];
-type RefreshCommand = keyof typeof REFRESH_ARGV;
 
 /** The run to undo: the one asked for, or the newest with a manifest on the node. */
 async function chooseRun(host: RemoteHost, nonce: string, asked: string | undefined): Promise<string> {
@@ -197,7 +196,7 @@ async function restoreAsRun(ctx: EngineContext, host: RemoteHost, todo: readonly
     }
     if (refreshes.length > 0) {
       // One exec, as apply does: a run stopped between update-initramfs and update-grub would leave them apart.
-      say('step', refreshes.map((r) => REFRESH_ARGV[r].join(' ')).join(' && '));
+      say('step', refreshLine(refreshes));
       const { finished, error } = await execRefreshes(host, refreshes, refresh.timeoutMs, 'rollback');
       stepsDone += finished;
       if (error) throw error;
